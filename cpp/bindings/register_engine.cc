@@ -1,0 +1,205 @@
+// The engine for Python: the Pager with its page entries and statistics. Arguments are
+// converted first, then every call that can block (disk, search, compression) releases the GIL.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "python_text.h"
+#include "status_to_python.h"
+#include "vmllm/eviction_policy.h"
+#include "vmllm/pager.h"
+
+namespace py = pybind11;
+
+namespace vmllm {
+namespace {
+
+SearchMode ParseMode(const std::string& mode) {
+  if (mode == "hybrid") return SearchMode::kHybrid;
+  if (mode == "vector") return SearchMode::kVector;
+  if (mode == "keyword") return SearchMode::kKeyword;
+  ThrowStatus(Status::InvalidArgument("mode must be 'hybrid', 'vector' or 'keyword', not '" +
+                                      mode + "'"));
+}
+
+py::dict TierStatsDict(const TierStats& t) {
+  py::dict d;
+  d["hits"] = t.hits;
+  d["misses"] = t.misses;
+  d["errors"] = t.errors;
+  d["pages"] = t.pages;
+  d["bytes"] = t.bytes;
+  d["tokens"] = t.tokens;
+  return d;
+}
+
+py::dict StatsDict(const PagerStats& s) {
+  py::dict tiers;
+  for (int i = 0; i < 4; ++i) tiers[TierName(static_cast<TierId>(i + 1))] = TierStatsDict(s.tiers[i]);
+  py::dict d;
+  d["tiers"] = tiers;
+  d["requests"] = s.requests;
+  d["faults"] = s.faults;
+  d["evictions"] = s.evictions;
+  d["releases"] = s.releases;
+  d["compressions"] = s.compressions;
+  d["compression_failures"] = s.compression_failures;
+  d["ingested_documents"] = s.ingested_documents;
+  d["ingested_pages"] = s.ingested_pages;
+  d["ingested_bytes"] = s.ingested_bytes;
+  d["searches"] = s.searches;
+  d["l1_budget"] = s.l1_budget;
+  d["l1_used"] = s.l1_used;
+  d["pinned_pages"] = s.pinned_pages;
+  d["total_pages"] = s.total_pages;
+  d["policy"] = s.policy;
+  return d;
+}
+
+// Runs `fn` without the GIL and raises the matching Python error on failure.
+template <typename Fn>
+auto Blocking(Fn&& fn) {
+  using R = decltype(fn());
+  if constexpr (std::is_same_v<R, Status>) {
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = fn();
+    }
+    ThrowIfError(s);
+  } else {
+    std::optional<R> result;
+    {
+      py::gil_scoped_release release;
+      result.emplace(fn());
+    }
+    return Unwrap(std::move(*result));
+  }
+}
+
+}  // namespace
+
+void RegisterEngine(py::module_& m) {
+  m.def("eviction_policies", &EvictionPolicyNames);
+
+  py::class_<PageInfo>(m, "PageEntry", "What the page table knows about one page (a copy).")
+      .def_readonly("page_id", &PageInfo::page_id)
+      .def_readonly("doc_id", &PageInfo::doc_id)
+      .def_readonly("chunk_index", &PageInfo::chunk_index)
+      .def_readonly("tokens", &PageInfo::tokens)
+      .def_readonly("bytes", &PageInfo::bytes)
+      .def_readonly("content_hash", &PageInfo::content_hash)
+      .def_readonly("created", &PageInfo::created)
+      .def_readonly("last_accessed", &PageInfo::last_accessed)
+      .def_readonly("access_count", &PageInfo::access_count)
+      .def_readonly("fault_count", &PageInfo::fault_count)
+      .def_readonly("pinned", &PageInfo::pinned)
+      .def_property_readonly("tier", [](const PageInfo& p) { return TierName(p.tier); })
+      .def_property_readonly("durable_tier",
+                             [](const PageInfo& p) { return TierName(p.durable_tier); })
+      .def_readonly("compressed", &PageInfo::compressed)
+      .def_readonly("resident_as_summary", &PageInfo::resident_as_summary)
+      .def_property_readonly("summary", [](const PageInfo& p) -> py::object {
+        if (!p.compressed) return py::none();
+        return py::str(p.summary);
+      })
+      .def("__repr__", [](const PageInfo& p) {
+        return "PageEntry(page_id=" + std::string(py::repr(py::str(p.page_id))) + ", tier='" +
+               TierName(p.tier) + "', tokens=" + std::to_string(p.tokens) +
+               ", access_count=" + std::to_string(p.access_count) +
+               ", fault_count=" + std::to_string(p.fault_count) +
+               ", pinned=" + (p.pinned ? "True" : "False") +
+               ", compressed=" + (p.compressed ? "True" : "False") + ")";
+      });
+
+  py::class_<Pager>(m, "Pager")
+      .def(py::init([](const std::string& path, size_t l1_tokens, size_t page_tokens,
+                       const std::string& policy, uint64_t l2_bytes, double l2_ttl_seconds,
+                       double stats_flush_seconds) {
+             PagerOptions o;
+             o.path = path;
+             o.l1_tokens = l1_tokens;
+             o.page_tokens = page_tokens;
+             o.policy = policy;
+             o.l2.byte_cap = l2_bytes;
+             o.l2.ttl_seconds = l2_ttl_seconds;
+             o.stats_flush_seconds = stats_flush_seconds;
+             return Blocking([&] { return Pager::Open(std::move(o)); });
+           }),
+           py::arg("path"), py::arg("l1_tokens") = 6000, py::arg("page_tokens") = 2000,
+           py::arg("policy") = "lru", py::arg("l2_bytes") = 64ull << 20,
+           py::arg("l2_ttl_seconds") = 3600.0, py::arg("stats_flush_seconds") = 2.0)
+      .def("ingest", [](Pager& p, py::handle doc_id, py::handle text) {
+        std::string_view id = Utf8View(doc_id, "doc_id");
+        std::string_view body = Utf8View(text, "text");
+        return Blocking([&] { return p.Ingest(id, body); });
+      }, py::arg("doc_id"), py::arg("text"))
+      .def("request_page", [](Pager& p, const std::string& id, bool full) {
+        return Blocking([&] { return p.RequestPage(id, full); });
+      }, py::arg("page_id"), py::arg("full") = false)
+      .def("release_page", [](Pager& p, const std::string& id, bool compress) {
+        return Blocking([&] { return p.ReleasePage(id, compress); });
+      }, py::arg("page_id"), py::arg("compress") = true)
+      .def("pin", [](Pager& p, const std::string& id) {
+        Blocking([&] { return p.Pin(id); });
+      }, py::arg("page_id"))
+      .def("unpin", [](Pager& p, const std::string& id) {
+        Blocking([&] { return p.Unpin(id); });
+      }, py::arg("page_id"))
+      .def("search", [](Pager& p, py::handle query, size_t n, const std::string& mode) {
+        std::string_view q = Utf8View(query, "query");
+        SearchMode m = ParseMode(mode);
+        auto hits = Blocking([&] { return p.Search(q, n, m); });
+        std::vector<std::pair<std::string, double>> out;
+        for (auto& h : hits) out.emplace_back(std::move(h.page_id), h.score);
+        return out;
+      }, py::arg("query"), py::arg("n") = 5, py::arg("mode") = "hybrid")
+      .def("fault", [](Pager& p, py::handle description, size_t n) {
+        std::string_view d = Utf8View(description, "description");
+        return Blocking([&] { return p.Fault(d, n); });
+      }, py::arg("description"), py::arg("n") = 3)
+      .def("build_context", [](Pager& p) {
+        py::gil_scoped_release release;
+        return p.BuildContext();
+      })
+      .def("context_tokens", [](Pager& p) {
+        py::gil_scoped_release release;
+        return p.ContextTokens();
+      })
+      .def("active_pages", [](Pager& p) {
+        py::gil_scoped_release release;
+        return p.ActivePages();
+      })
+      .def("page_info", [](Pager& p, const std::string& id) {
+        return Blocking([&] { return p.GetPageInfo(id); });
+      }, py::arg("page_id"))
+      .def("page_ids", [](Pager& p) {
+        py::gil_scoped_release release;
+        return p.PageIds();
+      })
+      .def("page_count", [](Pager& p) {
+        py::gil_scoped_release release;
+        return p.PageCount();
+      })
+      .def("read_page", [](Pager& p, const std::string& id) {
+        return Blocking([&] { return p.ReadPage(id); });
+      }, py::arg("page_id"))
+      .def("stats", [](Pager& p) {
+        PagerStats s;
+        {
+          py::gil_scoped_release release;
+          s = p.Stats();
+        }
+        return StatsDict(s);
+      })
+      .def("hand_off", [](Pager& p, const std::string& task_state_json) {
+        return Blocking([&] { return p.HandOff(task_state_json); });
+      }, py::arg("task_state_json"))
+      .def("receive_hand_off", [](Pager& p, py::handle snapshot) {
+        std::string_view s = Utf8View(snapshot, "snapshot");
+        return Blocking([&] { return p.ReceiveHandOff(s); });
+      }, py::arg("snapshot_json"))
+      .def("flush", [](Pager& p) { Blocking([&] { return p.Flush(); }); })
+      .def("close", [](Pager& p) { Blocking([&] { return p.Close(); }); });
+}
+
+}  // namespace vmllm

@@ -1,0 +1,80 @@
+// The text layer for Python: token counting, chunking, embedding and extractive compression,
+// exposed for tests, benchmarks and users who want the pieces without a store.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "python_text.h"
+#include "status_to_python.h"
+#include "vmllm/chunker.h"
+#include "vmllm/compressor.h"
+#include "vmllm/embedder.h"
+#include "vmllm/tokenizer.h"
+#include "vmllm/utf8.h"
+
+namespace py = pybind11;
+
+namespace vmllm {
+
+void RegisterText(py::module_& m) {
+  py::class_<Tokenizer, std::shared_ptr<Tokenizer>>(m, "Tokenizer")
+      .def_property_readonly("name", &Tokenizer::Name)
+      .def("count", [](const Tokenizer& t, py::handle text) {
+        std::string_view view = Utf8View(text, "text");
+        py::gil_scoped_release release;
+        return t.Count(view);
+      }, py::arg("text"));
+  m.def("approx_tokenizer", [] { return std::shared_ptr<Tokenizer>(NewApproxTokenizer()); });
+
+  m.def("chunk", [](py::handle text, size_t page_tokens, std::shared_ptr<Tokenizer> tokenizer) {
+    if (page_tokens == 0) ThrowStatus(Status::InvalidArgument("page_tokens must be positive"));
+    std::string_view view = Utf8View(text, "text");
+    if (!IsValidUtf8(view)) ThrowStatus(Status::InvalidArgument("text is not valid UTF-8"));
+    if (!tokenizer) tokenizer = NewApproxTokenizer();
+    std::vector<std::tuple<size_t, size_t, size_t>> out;
+    {
+      py::gil_scoped_release release;
+      Chunker chunker(tokenizer.get(), ChunkerOptions{page_tokens});
+      chunker.Split(view, [&](const Chunk& c) {
+        out.emplace_back(c.offset, c.length, c.tokens);
+        return true;
+      });
+    }
+    return out;
+  }, py::arg("text"), py::arg("page_tokens") = 2000, py::arg("tokenizer") = nullptr,
+     "Byte ranges (offset, length, tokens) of the pages of UTF-8 `text`.");
+
+  py::class_<Embedder, std::shared_ptr<Embedder>>(m, "Embedder")
+      .def_property_readonly("name", &Embedder::Name)
+      .def_property_readonly("dimension", &Embedder::Dimension)
+      .def("embed", [](const Embedder& e, py::handle text) {
+        std::string_view view = Utf8View(text, "text");
+        std::vector<float> v;
+        {
+          py::gil_scoped_release release;
+          v = e.Embed(view);
+        }
+        return v;
+      }, py::arg("text"));
+  m.def("hashing_embedder", [](size_t dim) {
+    if (dim < 16) ThrowStatus(Status::InvalidArgument("dimension must be at least 16"));
+    return std::shared_ptr<Embedder>(NewHashingEmbedder(dim));
+  }, py::arg("dimension") = 384);
+
+  py::class_<Compressor, std::shared_ptr<Compressor>>(m, "Compressor")
+      .def_property_readonly("name", &Compressor::Name)
+      .def("compress", [](const Compressor& c, py::handle text) {
+        std::string_view view = Utf8View(text, "text");
+        std::string out;
+        {
+          py::gil_scoped_release release;
+          out = c.Compress(view);
+        }
+        return out;
+      }, py::arg("text"));
+  m.def("extractive_compressor", [](double ratio) {
+    if (!(ratio > 0 && ratio <= 1)) ThrowStatus(Status::InvalidArgument("ratio must be in (0, 1]"));
+    return std::shared_ptr<Compressor>(NewExtractiveCompressor(ratio));
+  }, py::arg("ratio") = 0.1);
+}
+
+}  // namespace vmllm

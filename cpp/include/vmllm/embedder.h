@@ -1,0 +1,42 @@
+// Embedder: turns text into a fixed-length vector for semantic search in L3.
+//
+// The built-in HashingEmbedder needs no model and no network: it hashes word, sub-word
+// (snake_case / camelCase parts) and word-bigram features into a signed, sublinearly weighted,
+// L2-normalised vector, so inner product equals cosine similarity. It captures shared
+// vocabulary, not meaning; the hybrid ranking pairs it with BM25.
+//
+// Thread safety: implementations must allow concurrent Embed calls.
+#ifndef VMLLM_EMBEDDER_H_
+#define VMLLM_EMBEDDER_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vmllm {
+
+class Embedder {
+ public:
+  virtual ~Embedder() = default;
+  // Stable identity of the vector space, e.g. "hashing-384-v1". A store whose index was built
+  // by another embedder rebuilds it.
+  virtual std::string Name() const = 0;
+  virtual size_t Dimension() const = 0;
+  // Writes Dimension() floats to `out`, L2-normalised (all zeros for text without features).
+  virtual void Embed(std::string_view text, float* out) const = 0;
+
+  std::vector<float> Embed(std::string_view text) const {
+    std::vector<float> v(Dimension());
+    Embed(text, v.data());
+    return v;
+  }
+};
+
+// REQUIRES: dimension >= 16.
+std::unique_ptr<Embedder> NewHashingEmbedder(size_t dimension = 384);
+
+}  // namespace vmllm
+
+#endif  // VMLLM_EMBEDDER_H_

@@ -1,0 +1,150 @@
+// Pager: the page-fault handler. It owns one store (a directory), one L1 context and the tiers
+// below it, and moves pages between them.
+//
+// A store directory holds `store.db` (SQLite in WAL mode: the page table, every page's original
+// text, the L3 swap copies and the BM25 keyword index, all written in one transaction per
+// document) and `vectors/` (hnswlib snapshots of the L3 vector index, a cache rebuilt from the
+// database when missing, stale or from another embedder).
+//
+// Durability: a page is durable once Ingest returns. Access statistics (last access, counts) are
+// written behind, at least every `stats_flush_seconds` and on Flush/Close.
+//
+// Several Pagers, in one process or many, may open the same store: SQLite serialises writers, and
+// each Pager's vector index catches up with pages others wrote before it searches. Each Pager has
+// its own L1 and (embedded) L2.
+//
+// Thread safety: a Pager is safe to share between threads; calls are serialised internally.
+#ifndef VMLLM_PAGER_H_
+#define VMLLM_PAGER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vmllm/clock.h"
+#include "vmllm/compressor.h"
+#include "vmllm/embedder.h"
+#include "vmllm/page.h"
+#include "vmllm/status.h"
+#include "vmllm/tier.h"
+#include "vmllm/tokenizer.h"
+
+namespace vmllm {
+
+struct PagerOptions {
+  std::string path;                 // Store directory; created if missing. REQUIRES: non-empty.
+  size_t l1_tokens = 6000;          // L1 budget.
+  size_t page_tokens = 2000;        // Largest page Ingest makes. REQUIRES: <= l1_tokens.
+  std::string policy = "lru";       // See eviction_policy.h.
+  MemoryTierOptions l2;             // For the embedded L2.
+  double stats_flush_seconds = 2.0;
+  // Optional parts; null means the built-in default (approx tokenizer, hashing embedder,
+  // extractive compressor, system clock, embedded L2).
+  std::shared_ptr<const Tokenizer> tokenizer;
+  std::shared_ptr<const Embedder> embedder;
+  std::shared_ptr<const Compressor> compressor;
+  const Clock* clock = nullptr;
+  std::unique_ptr<Tier> l2_tier;
+};
+
+enum class SearchMode { kHybrid, kVector, kKeyword };
+
+struct SearchHit {
+  std::string page_id;
+  double score = 0;  // Higher is better; comparable only within one result list.
+};
+
+struct TierStats {
+  uint64_t hits = 0;      // Reads this tier answered.
+  uint64_t misses = 0;    // Reads that fell through to a lower tier.
+  uint64_t errors = 0;    // Reads or writes that failed (backend down, I/O).
+  uint64_t pages = 0;     // Pages whose fastest copy is here.
+  uint64_t bytes = 0;
+  uint64_t tokens = 0;
+};
+
+struct PagerStats {
+  TierStats tiers[4];     // Index 0 is L1 ... 3 is L4.
+  uint64_t requests = 0;
+  uint64_t faults = 0;            // Requests that L1 could not answer.
+  uint64_t evictions = 0;         // Pages the policy pushed out of L1 to make room.
+  uint64_t releases = 0;          // Pages released explicitly.
+  uint64_t compressions = 0;
+  uint64_t compression_failures = 0;
+  uint64_t ingested_documents = 0;
+  uint64_t ingested_pages = 0;
+  uint64_t ingested_bytes = 0;
+  uint64_t searches = 0;
+  uint64_t l1_budget = 0;
+  uint64_t l1_used = 0;
+  uint64_t pinned_pages = 0;
+  uint64_t total_pages = 0;
+  std::string policy;
+};
+
+class Pager {
+ public:
+  static Result<std::unique_ptr<Pager>> Open(PagerOptions options);
+  virtual ~Pager() = default;
+
+  // Cuts `text` into pages and stores them durably (replacing any earlier document with the same
+  // id). Returns the page ids in order; empty text makes a document with no pages.
+  // InvalidArgument: empty or invalid-UTF-8 doc id, doc id over 64 KiB, invalid UTF-8 text.
+  virtual Result<std::vector<std::string>> Ingest(std::string_view doc_id,
+                                                  std::string_view text) = 0;
+
+  // Makes `page_id` resident in L1 and returns what L1 holds for it. A compressed page comes in
+  // as its summary unless `full`; a page resident as its summary is replaced by the full text
+  // when `full`. Evicts by policy to make room. NotFound for an unknown id; ResourceExhausted
+  // when pinned pages leave no room.
+  virtual Result<std::string> RequestPage(const std::string& page_id, bool full) = 0;
+
+  // Moves a resident page out of L1 into L2 (and the L3 swap), compressing it first when asked.
+  // Returns false when the page was not resident. NotFound for an unknown id.
+  virtual Result<bool> ReleasePage(const std::string& page_id, bool compress) = 0;
+
+  // A pinned page is never evicted. Pin pages it in first. ResourceExhausted when the pinned
+  // pages would exceed the L1 budget.
+  virtual Status Pin(const std::string& page_id) = 0;
+  virtual Status Unpin(const std::string& page_id) = 0;
+
+  // Page ids best matching `query`, best first, at most `n`.
+  virtual Result<std::vector<SearchHit>> Search(std::string_view query, size_t n,
+                                                SearchMode mode) = 0;
+
+  // Resolves a page fault described in words: searches, then pages in up to `n` of the best
+  // pages, never evicting a page this same call brought in. Returns the ids now resident.
+  virtual Result<std::vector<std::string>> Fault(std::string_view description, size_t n) = 0;
+
+  // L1 as prompt text: "=== [page_id] ===\n<text>" sections joined by blank lines, in the order
+  // pages entered L1; a page resident as its summary has "[COMPRESSED SUMMARY]" under its header.
+  virtual std::string BuildContext() = 0;
+  virtual size_t ContextTokens() = 0;
+  virtual std::vector<std::string> ActivePages() = 0;
+
+  virtual Result<PageInfo> GetPageInfo(const std::string& page_id) = 0;
+  // Every page id in the store, in key order.
+  virtual std::vector<std::string> PageIds() = 0;
+  virtual size_t PageCount() = 0;
+  virtual Result<std::string> ReadPage(const std::string& page_id) = 0;  // Full text; no paging.
+  virtual PagerStats Stats() = 0;
+
+  // A JSON snapshot for another agent: task state (a JSON value, given as text), active page ids,
+  // swap page ids of the same documents, summaries. Pointers, not payloads.
+  virtual Result<std::string> HandOff(std::string_view task_state_json) = 0;
+  // Restores a snapshot's active pages into this Pager's L1 (ids unknown to this store are
+  // skipped and reported) and returns its task state as JSON text. InvalidArgument for a
+  // malformed snapshot.
+  virtual Result<std::string> ReceiveHandOff(std::string_view snapshot_json) = 0;
+
+  // Writes behind-state (access statistics, the vector index snapshot) to disk.
+  virtual Status Flush() = 0;
+  // Flushes and releases the store. Further calls fail with InvalidArgument.
+  virtual Status Close() = 0;
+};
+
+}  // namespace vmllm
+
+#endif  // VMLLM_PAGER_H_

@@ -1,0 +1,688 @@
+// The page-fault handler: ingest into L4, page-in through L2 → L3 → L4, eviction by policy with
+// compress-on-evict, search over L3, hand-off. One mutex serialises every public call, so the
+// page table, L1 and the policy never see a half-finished move.
+#include "vmllm/pager.h"
+
+#include <algorithm>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/snapshot.h"
+#include "store/disk_store.h"
+#include "store/disk_tiers.h"
+#include "store/l1_context.h"
+#include "store/page_table.h"
+#include "store/vector_index.h"
+#include "vmllm/chunker.h"
+#include "vmllm/eviction_policy.h"
+#include "vmllm/utf8.h"
+
+namespace vmllm {
+namespace {
+
+constexpr size_t kMaxDocIdBytes = 64 * 1024;
+constexpr size_t kDirtyFlushThreshold = 4096;
+constexpr double kRrfK = 60;  // Reciprocal-rank fusion constant (Cormack et al. 2009).
+
+uint64_t ContentHash(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+int TierIndex(TierId t) { return static_cast<int>(t) - 1; }
+
+class PagerImpl : public Pager {
+ public:
+  explicit PagerImpl(PagerOptions options) : options_(std::move(options)) {}
+  ~PagerImpl() override { Close(); }
+
+  Status Init();
+
+  Result<std::vector<std::string>> Ingest(std::string_view doc_id, std::string_view text) override;
+  Result<std::string> RequestPage(const std::string& page_id, bool full) override;
+  Result<bool> ReleasePage(const std::string& page_id, bool compress) override;
+  Status Pin(const std::string& page_id) override;
+  Status Unpin(const std::string& page_id) override;
+  Result<std::vector<SearchHit>> Search(std::string_view query, size_t n,
+                                        SearchMode mode) override;
+  Result<std::vector<std::string>> Fault(std::string_view description, size_t n) override;
+  std::string BuildContext() override;
+  size_t ContextTokens() override;
+  std::vector<std::string> ActivePages() override;
+  Result<PageInfo> GetPageInfo(const std::string& page_id) override;
+  std::vector<std::string> PageIds() override;
+  size_t PageCount() override;
+  Result<std::string> ReadPage(const std::string& page_id) override;
+  PagerStats Stats() override;
+  Result<std::string> HandOff(std::string_view task_state_json) override;
+  Result<std::string> ReceiveHandOff(std::string_view snapshot_json) override;
+  Status Flush() override;
+  Status Close() override;
+
+ private:
+  Status CheckOpen() const {
+    return closed_ ? Status::InvalidArgument("the store is closed") : Status();
+  }
+  Result<PageInfo*> Lookup(std::string_view page_id);
+  Status SyncFromStore();
+  Result<std::string> LoadFull(PageInfo* page);
+  Result<std::string> RequestLocked(PageInfo* page, bool full,
+                                    const std::unordered_set<PageKey>& protect);
+  Status MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect);
+  void EvictLocked(PageInfo* page, bool compress);
+  void Forget(PageKey key);
+  Result<std::vector<SearchHit>> SearchLocked(std::string_view query, size_t n, SearchMode mode);
+  size_t PinnedTokens() const;
+  void MaybeFlushStats();
+  Status FlushLocked();
+
+  PagerOptions options_;
+  const Clock* clock_ = nullptr;
+  std::unique_ptr<DiskStore> store_;
+  std::unique_ptr<VectorIndex> vectors_;
+  std::unique_ptr<L1Context> l1_;
+  std::unique_ptr<Tier> l2_, l3_, l4_;
+  std::unique_ptr<EvictionPolicy> policy_;
+  std::unique_ptr<Chunker> chunker_;
+  PageTable table_;
+  PageKey synced_key_ = 0;  // Every stored page with a key <= this is in the table.
+  PagerStats counters_;
+  double last_stats_flush_ = 0;
+  bool closed_ = false;
+  mutable std::mutex mu_;
+};
+
+Status PagerImpl::Init() {
+  if (options_.path.empty()) return Status::InvalidArgument("store path is empty");
+  if (options_.l1_tokens == 0) return Status::InvalidArgument("l1_tokens must be positive");
+  if (options_.page_tokens == 0) return Status::InvalidArgument("page_tokens must be positive");
+  if (options_.page_tokens > options_.l1_tokens) {
+    return Status::InvalidArgument("page_tokens (" + std::to_string(options_.page_tokens) +
+                                   ") must not exceed l1_tokens (" +
+                                   std::to_string(options_.l1_tokens) + ")");
+  }
+  clock_ = options_.clock ? options_.clock : SystemClock();
+  if (!options_.tokenizer) options_.tokenizer = NewApproxTokenizer();
+  if (!options_.embedder) options_.embedder = NewHashingEmbedder();
+  if (!options_.compressor) options_.compressor = NewExtractiveCompressor();
+  auto policy = NewEvictionPolicy(options_.policy, clock_);
+  if (!policy.ok()) return policy.status();
+  policy_ = std::move(policy).value();
+
+  auto store = DiskStore::Open(options_.path);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store).value();
+  auto vectors = VectorIndex::Open(options_.path, options_.embedder.get());
+  if (!vectors.ok()) return vectors.status();
+  vectors_ = std::move(vectors).value();
+
+  l1_ = std::make_unique<L1Context>(options_.l1_tokens, options_.tokenizer.get());
+  l2_ = options_.l2_tier ? std::move(options_.l2_tier) : NewMemoryTier(options_.l2, clock_);
+  l3_ = NewSwapTier(store_.get());
+  l4_ = NewDiskTier(store_.get());
+  chunker_ = std::make_unique<Chunker>(options_.tokenizer.get(),
+                                       ChunkerOptions{options_.page_tokens});
+  counters_.policy = policy_->Name();
+  last_stats_flush_ = clock_->Now();
+  VMLLM_RETURN_IF_ERROR(SyncFromStore());
+  return vectors_->CatchUp(store_.get());
+}
+
+// Adds pages that this or another process stored since the last sync.
+Status PagerImpl::SyncFromStore() {
+  PageKey last = synced_key_;
+  Status s = store_->ForEachPage(synced_key_, [&](PageRecord&& record) {
+    last = record.key;
+    if (!table_.FindKey(record.key)) table_.Insert(record);
+  });
+  synced_key_ = last;
+  return s;
+}
+
+Result<PageInfo*> PagerImpl::Lookup(std::string_view page_id) {
+  if (PageInfo* page = table_.Find(page_id)) return page;
+  // Maybe written by another process since we last looked.
+  auto record = store_->FindPage(page_id);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) {
+    return Status::NotFound("no page '" + std::string(page_id.substr(0, 200)) + "'");
+  }
+  return table_.Insert(**record);
+}
+
+Result<std::vector<std::string>> PagerImpl::Ingest(std::string_view doc_id,
+                                                   std::string_view text) {
+  if (doc_id.empty()) return Status::InvalidArgument("doc id is empty");
+  if (doc_id.size() > kMaxDocIdBytes) {
+    return Status::InvalidArgument("doc id is " + std::to_string(doc_id.size()) +
+                                   " bytes; the limit is " + std::to_string(kMaxDocIdBytes));
+  }
+  size_t bad = 0;
+  if (!IsValidUtf8(doc_id, &bad)) {
+    return Status::InvalidArgument("doc id is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  }
+  if (!IsValidUtf8(text, &bad)) {
+    return Status::InvalidArgument("text is not valid UTF-8 (first bad byte at offset " +
+                                   std::to_string(bad) + ")");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  const std::string doc(doc_id);
+  const double now = clock_->Now();
+  std::vector<std::string> ids;
+  std::vector<PageRecord> written;
+  std::vector<PageKey> replaced;
+
+  VMLLM_RETURN_IF_ERROR(store_->Begin());
+  Status status;
+  auto deleted = store_->DeleteDocument(doc);
+  if (!deleted.ok()) {
+    status = deleted.status();
+  } else {
+    replaced = std::move(deleted).value();
+    uint32_t index = 0;
+    chunker_->Split(text, [&](const Chunk& chunk) {
+      std::string_view page_text = text.substr(chunk.offset, chunk.length);
+      PageRecord r;
+      r.page_id = MakePageId(doc, index);
+      r.doc_id = doc;
+      r.chunk_index = index++;
+      r.tokens = static_cast<uint32_t>(chunk.tokens);
+      r.bytes = chunk.length;
+      r.content_hash = ContentHash(page_text);
+      r.created = r.last_accessed = now;
+      auto key = store_->InsertPage(r, page_text);
+      if (!key.ok()) {
+        status = key.status();
+        return false;
+      }
+      r.key = *key;
+      ids.push_back(r.page_id);
+      written.push_back(std::move(r));
+      return true;
+    });
+  }
+  if (status.ok()) status = store_->Commit();
+  if (!status.ok()) {
+    store_->Rollback();
+    return status;
+  }
+  // Durable from here on; bring the in-memory view up to date.
+  for (PageKey key : replaced) Forget(key);
+  for (const PageRecord& r : written) {
+    table_.Insert(r);
+    counters_.ingested_bytes += r.bytes;
+  }
+  ++counters_.ingested_documents;
+  counters_.ingested_pages += written.size();
+  Status indexed = vectors_->CatchUp(store_.get());
+  if (!indexed.ok()) ++counters_.tiers[TierIndex(TierId::kL3)].errors;  // Retried on next search.
+  return ids;
+}
+
+// Drops every trace of a deleted page outside L4.
+void PagerImpl::Forget(PageKey key) {
+  if (l1_->Find(key)) {
+    l1_->Erase(key);
+    policy_->OnErase(key);
+  }
+  l2_->Erase(key);
+  vectors_->Forget(key);
+  table_.Remove(key);
+}
+
+// Reads the full text from the fastest tier that has an intact copy, falling through on a miss
+// or a failure; a page read from L4 is copied into the L3 swap store, as the seed promotes it.
+Result<std::string> PagerImpl::LoadFull(PageInfo* page) {
+  for (Tier* tier : {l2_.get(), l3_.get(), l4_.get()}) {
+    TierStats& stats = counters_.tiers[TierIndex(tier->id())];
+    auto text = tier->Get(page->key);
+    if (text.ok() && ContentHash(*text) == page->content_hash) {
+      ++stats.hits;
+      if (tier == l4_.get() && page->durable_tier == TierId::kL4) {
+        if (l3_->Put(page->key, *text).ok()) {
+          page->durable_tier = TierId::kL3;
+        } else {
+          ++counters_.tiers[TierIndex(TierId::kL3)].errors;
+        }
+      }
+      return text;
+    }
+    if (text.ok() || text.status().code() == StatusCode::kNotFound) {
+      ++stats.misses;
+      if (text.ok()) tier->Erase(page->key);  // A stale copy: never serve it again.
+    } else {
+      ++stats.errors;
+      if (tier == l4_.get()) return text.status();
+    }
+  }
+  Forget(page->key);  // Deleted by another process since we loaded the table.
+  return Status::NotFound("page '" + page->page_id + "' is no longer in the store");
+}
+
+Status PagerImpl::MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect) {
+  while (l1_->free_tokens() < tokens) {
+    auto victim = policy_->PickVictim([&](PageKey key) {
+      const PageInfo* p = table_.FindKey(key);
+      return p && !p->pinned && !protect.count(key);
+    });
+    if (!victim) {
+      return Status::ResourceExhausted(
+          "L1 cannot make room for " + std::to_string(tokens) + " tokens: " +
+          std::to_string(l1_->free_tokens()) + " of " + std::to_string(l1_->budget()) +
+          " are free and every resident page is pinned or in use");
+    }
+    EvictLocked(table_.FindKey(*victim), /*compress=*/true);
+    ++counters_.evictions;
+  }
+  return Status();
+}
+
+Result<std::string> PagerImpl::RequestLocked(PageInfo* page, bool full,
+                                             const std::unordered_set<PageKey>& protect) {
+  ++counters_.requests;
+  TierStats& l1_stats = counters_.tiers[TierIndex(TierId::kL1)];
+  const L1Context::Resident* resident = l1_->Find(page->key);
+  if (resident && (!full || !resident->is_summary)) {
+    ++l1_stats.hits;
+    policy_->OnAccess(page->key);
+    table_.Touch(page, clock_->Now());
+    MaybeFlushStats();
+    return resident->text;
+  }
+  ++l1_stats.misses;
+  ++counters_.faults;
+  std::string content;
+  size_t tokens;
+  bool as_summary = !full && page->compressed;
+  if (as_summary) {
+    content = page->summary;
+    tokens = options_.tokenizer->Count(content);
+  } else {
+    auto text = LoadFull(page);
+    if (!text.ok()) return text.status();
+    content = std::move(text).value();
+    tokens = page->tokens;
+  }
+  if (tokens > l1_->budget()) {
+    return Status::ResourceExhausted("page '" + page->page_id + "' has " + std::to_string(tokens) +
+                                     " tokens; the L1 budget is " +
+                                     std::to_string(l1_->budget()));
+  }
+  if (resident) {  // Replacing the summary view by the full page.
+    l1_->Erase(page->key);
+    policy_->OnErase(page->key);
+  }
+  std::unordered_set<PageKey> keep = protect;
+  keep.insert(page->key);
+  VMLLM_RETURN_IF_ERROR(MakeRoom(tokens, keep));
+  l1_->PutView(page->key, content, tokens, as_summary);
+  policy_->OnInsert(page->key, tokens);
+  table_.SetTier(page, TierId::kL1);
+  page->resident_as_summary = as_summary;
+  ++page->fault_count;
+  table_.Touch(page, clock_->Now());
+  MaybeFlushStats();
+  return content;
+}
+
+void PagerImpl::EvictLocked(PageInfo* page, bool compress) {
+  const L1Context::Resident* resident = l1_->Find(page->key);
+  TierId destination = page->durable_tier;
+  if (resident && !resident->is_summary) {
+    const std::string& text = resident->text;
+    if (compress && !page->compressed) {
+      std::string summary = options_.compressor->Compress(text);
+      if (!summary.empty() && store_->SetSummary(page->key, summary).ok()) {
+        page->summary = std::move(summary);
+        page->compressed = true;
+        ++counters_.compressions;
+      } else {
+        ++counters_.compression_failures;  // The page is still whole in L2-L4: nothing is lost.
+      }
+    }
+    if (page->durable_tier == TierId::kL4) {
+      if (l3_->Put(page->key, text).ok()) {
+        page->durable_tier = destination = TierId::kL3;
+      } else {
+        ++counters_.tiers[TierIndex(TierId::kL3)].errors;
+      }
+    }
+    if (l2_->Put(page->key, text).ok()) {
+      destination = TierId::kL2;
+    } else {
+      ++counters_.tiers[TierIndex(TierId::kL2)].errors;
+    }
+  }
+  l1_->Erase(page->key);
+  policy_->OnErase(page->key);
+  page->resident_as_summary = false;
+  table_.SetTier(page, destination);
+}
+
+Result<std::string> PagerImpl::RequestPage(const std::string& page_id, bool full) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  auto page = Lookup(page_id);
+  if (!page.ok()) return page.status();
+  return RequestLocked(*page, full, {});
+}
+
+Result<bool> PagerImpl::ReleasePage(const std::string& page_id, bool compress) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  auto page = Lookup(page_id);
+  if (!page.ok()) return page.status();
+  if (!l1_->Find((*page)->key)) return false;
+  if ((*page)->pinned) {
+    return Status::InvalidArgument("page '" + page_id + "' is pinned; unpin it before release");
+  }
+  EvictLocked(*page, compress);
+  ++counters_.releases;
+  return true;
+}
+
+size_t PagerImpl::PinnedTokens() const {
+  size_t tokens = 0;
+  for (PageKey key : l1_->Order()) {
+    const PageInfo* p = const_cast<PageTable&>(table_).FindKey(key);
+    if (p && p->pinned) tokens += l1_->Find(key)->tokens;
+  }
+  return tokens;
+}
+
+Status PagerImpl::Pin(const std::string& page_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  auto page = Lookup(page_id);
+  if (!page.ok()) return page.status();
+  PageInfo* p = *page;
+  if (p->pinned) return Status();
+  const L1Context::Resident* resident = l1_->Find(p->key);
+  size_t tokens = resident ? resident->tokens
+                           : (p->compressed ? options_.tokenizer->Count(p->summary) : p->tokens);
+  size_t pinned = PinnedTokens();
+  if (pinned + tokens > l1_->budget()) {
+    return Status::ResourceExhausted("pinning '" + page_id + "' (" + std::to_string(tokens) +
+                                     " tokens) would exceed the L1 budget of " +
+                                     std::to_string(l1_->budget()) + " tokens; " +
+                                     std::to_string(pinned) + " are already pinned");
+  }
+  if (!resident) {
+    auto loaded = RequestLocked(p, /*full=*/false, {});
+    if (!loaded.ok()) return loaded.status();
+  }
+  p->pinned = true;
+  table_.MarkDirty(p);
+  return Status();
+}
+
+Status PagerImpl::Unpin(const std::string& page_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  auto page = Lookup(page_id);
+  if (!page.ok()) return page.status();
+  (*page)->pinned = false;
+  table_.MarkDirty(*page);
+  return Status();
+}
+
+Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, size_t n,
+                                                       SearchMode mode) {
+  std::vector<SearchHit> hits;
+  if (!IsValidUtf8(query)) return Status::InvalidArgument("query is not valid UTF-8");
+  if (n == 0) return hits;
+  ++counters_.searches;
+  VMLLM_RETURN_IF_ERROR(SyncFromStore());
+  VMLLM_RETURN_IF_ERROR(vectors_->CatchUp(store_.get()));
+  // Over-fetch: hits for pages deleted elsewhere are dropped below.
+  const size_t k = n * 4 + 16;
+  std::vector<std::vector<std::pair<PageKey, double>>> lists;
+  if (mode != SearchMode::kKeyword) {
+    auto v = vectors_->Search(query, k);
+    if (!v.ok()) return v.status();
+    lists.push_back(std::move(v).value());
+  }
+  if (mode != SearchMode::kVector) {
+    auto w = store_->KeywordSearch(query, k);
+    if (!w.ok()) return w.status();
+    lists.push_back(std::move(w).value());
+  }
+  std::unordered_map<PageKey, double> fused;
+  std::vector<PageKey> order;
+  for (const auto& list : lists) {
+    size_t rank = 0;
+    for (const auto& [key, score] : list) {
+      if (!table_.FindKey(key)) continue;
+      double contribution = lists.size() > 1 ? 1.0 / (kRrfK + ++rank) : score;
+      auto [it, inserted] = fused.emplace(key, 0.0);
+      if (inserted) order.push_back(key);
+      it->second += contribution;
+    }
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](PageKey a, PageKey b) { return fused[a] > fused[b]; });
+  for (size_t i = 0; i < order.size() && i < n; ++i) {
+    hits.push_back(SearchHit{table_.FindKey(order[i])->page_id, fused[order[i]]});
+  }
+  return hits;
+}
+
+Result<std::vector<SearchHit>> PagerImpl::Search(std::string_view query, size_t n,
+                                                 SearchMode mode) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  return SearchLocked(query, n, mode);
+}
+
+Result<std::vector<std::string>> PagerImpl::Fault(std::string_view description, size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  auto hits = SearchLocked(description, n, SearchMode::kHybrid);
+  if (!hits.ok()) return hits.status();
+  std::vector<std::string> resident;
+  std::unordered_set<PageKey> brought_in;
+  for (const SearchHit& hit : *hits) {
+    PageInfo* p = table_.Find(hit.page_id);
+    if (!p) continue;
+    auto loaded = RequestLocked(p, /*full=*/false, brought_in);
+    if (!loaded.ok()) {
+      // No more room without undoing this call's own work: the fault is resolved as far as
+      // the budget allows.
+      if (loaded.status().code() == StatusCode::kResourceExhausted) break;
+      return loaded.status();
+    }
+    brought_in.insert(p->key);
+    resident.push_back(p->page_id);
+  }
+  return resident;
+}
+
+std::string PagerImpl::BuildContext() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out;
+  if (closed_) return out;
+  for (PageKey key : l1_->Order()) {
+    const PageInfo* p = table_.FindKey(key);
+    const L1Context::Resident* r = l1_->Find(key);
+    if (!out.empty()) out += "\n\n";
+    out += "=== [" + p->page_id + "] ===\n";
+    if (r->is_summary) out += "[COMPRESSED SUMMARY]\n";
+    out += r->text;
+  }
+  return out;
+}
+
+size_t PagerImpl::ContextTokens() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_ ? 0 : l1_->used_tokens();
+}
+
+std::vector<std::string> PagerImpl::ActivePages() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> ids;
+  if (closed_) return ids;
+  for (PageKey key : l1_->Order()) ids.push_back(table_.FindKey(key)->page_id);
+  return ids;
+}
+
+Result<PageInfo> PagerImpl::GetPageInfo(const std::string& page_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  auto page = Lookup(page_id);
+  if (!page.ok()) return page.status();
+  return **page;
+}
+
+std::vector<std::string> PagerImpl::PageIds() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> ids;
+  if (closed_ || !SyncFromStore().ok()) return ids;
+  for (PageKey key : table_.Keys()) ids.push_back(table_.FindKey(key)->page_id);
+  return ids;
+}
+
+size_t PagerImpl::PageCount() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return 0;
+  SyncFromStore();
+  return table_.size();
+}
+
+Result<std::string> PagerImpl::ReadPage(const std::string& page_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  auto page = Lookup(page_id);
+  if (!page.ok()) return page.status();
+  return l4_->Get((*page)->key);
+}
+
+PagerStats PagerImpl::Stats() {
+  std::lock_guard<std::mutex> lock(mu_);
+  PagerStats s = counters_;
+  for (TierId t : {TierId::kL1, TierId::kL2, TierId::kL3, TierId::kL4}) {
+    const PageTable::Totals& totals = table_.totals(t);
+    TierStats& ts = s.tiers[TierIndex(t)];
+    ts.pages = totals.pages;
+    ts.bytes = totals.bytes;
+    ts.tokens = totals.tokens;
+  }
+  if (!closed_) {
+    // L1 holds views, not whole pages: report what is really resident.
+    s.tiers[0].bytes = l1_->Usage().bytes;
+    s.tiers[0].tokens = l1_->used_tokens();
+    s.l1_budget = l1_->budget();
+    s.l1_used = l1_->used_tokens();
+    for (PageKey key : l1_->Order()) s.pinned_pages += table_.FindKey(key)->pinned ? 1 : 0;
+  }
+  s.total_pages = table_.size();
+  return s;
+}
+
+Result<std::string> PagerImpl::HandOff(std::string_view task_state_json) {
+  VMLLM_RETURN_IF_ERROR(ValidateJson(task_state_json));
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  Snapshot s;
+  s.snapshot_id = NewSnapshotId();
+  s.created_at = clock_->Now();
+  s.task_state_json = std::string(task_state_json);
+  std::unordered_set<std::string> docs;
+  for (PageKey key : l1_->Order()) {
+    const PageInfo* p = table_.FindKey(key);
+    s.active_page_ids.push_back(p->page_id);
+    docs.insert(p->doc_id);
+    if (p->compressed) s.compressed_summaries[p->page_id] = p->summary;
+  }
+  for (PageKey key : table_.Keys()) {
+    const PageInfo* p = table_.FindKey(key);
+    if (docs.count(p->doc_id) && (p->tier == TierId::kL2 || p->tier == TierId::kL3)) {
+      s.swap_page_ids.push_back(p->page_id);
+    }
+  }
+  return SnapshotToJson(s);
+}
+
+Result<std::string> PagerImpl::ReceiveHandOff(std::string_view snapshot_json) {
+  auto snapshot = SnapshotFromJson(snapshot_json);
+  if (!snapshot.ok()) return snapshot.status();
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  std::unordered_set<PageKey> restored;
+  for (const std::string& id : snapshot->active_page_ids) {
+    auto page = Lookup(id);
+    if (!page.ok()) {
+      if (page.status().code() == StatusCode::kNotFound) continue;  // Not in this store.
+      return page.status();
+    }
+    auto loaded = RequestLocked(*page, /*full=*/false, restored);
+    if (!loaded.ok()) {
+      if (loaded.status().code() == StatusCode::kResourceExhausted) break;
+      return loaded.status();
+    }
+    restored.insert((*page)->key);
+  }
+  return snapshot->task_state_json;
+}
+
+void PagerImpl::MaybeFlushStats() {
+  double now = clock_->Now();
+  if (table_.dirty_count() < kDirtyFlushThreshold &&
+      now - last_stats_flush_ < options_.stats_flush_seconds) {
+    return;
+  }
+  last_stats_flush_ = now;
+  // Statistics only: a failed write is retried with the next batch.
+  auto updates = table_.TakeDirty();
+  if (!store_->WriteStats(updates).ok()) {
+    for (const auto& u : updates) {
+      if (const PageInfo* p = table_.FindKey(u.key)) table_.MarkDirty(p);
+    }
+    ++counters_.tiers[TierIndex(TierId::kL4)].errors;
+  }
+}
+
+Status PagerImpl::FlushLocked() {
+  auto updates = table_.TakeDirty();
+  Status s = store_->WriteStats(updates);
+  if (!s.ok()) {
+    for (const auto& u : updates) {
+      if (const PageInfo* p = table_.FindKey(u.key)) table_.MarkDirty(p);
+    }
+    return s;
+  }
+  last_stats_flush_ = clock_->Now();
+  return vectors_->Save();
+}
+
+Status PagerImpl::Flush() {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  return FlushLocked();
+}
+
+Status PagerImpl::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_ || !store_) return Status();
+  Status s = FlushLocked();
+  closed_ = true;
+  l1_.reset();
+  l2_.reset();
+  l3_.reset();
+  l4_.reset();
+  vectors_.reset();
+  store_.reset();
+  return s;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Pager>> Pager::Open(PagerOptions options) {
+  auto pager = std::make_unique<PagerImpl>(std::move(options));
+  VMLLM_RETURN_IF_ERROR(pager->Init());
+  return std::unique_ptr<Pager>(std::move(pager));
+}
+
+}  // namespace vmllm

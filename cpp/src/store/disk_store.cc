@@ -1,0 +1,485 @@
+#include "store/disk_store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vmllm {
+namespace {
+
+constexpr int kBusyTimeoutMs = 30000;
+constexpr const char* kFormatVersion = "1";
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pages(
+  key INTEGER PRIMARY KEY AUTOINCREMENT,
+  page_id TEXT NOT NULL UNIQUE,
+  doc_id TEXT NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  tokens INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  hash INTEGER NOT NULL,
+  created REAL NOT NULL,
+  last_accessed REAL NOT NULL,
+  access_count INTEGER NOT NULL DEFAULT 0,
+  fault_count INTEGER NOT NULL DEFAULT 0,
+  pinned INTEGER NOT NULL DEFAULT 0,
+  tier INTEGER NOT NULL DEFAULT 4,
+  summary TEXT,
+  text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS pages_by_doc ON pages(doc_id);
+CREATE TABLE IF NOT EXISTS swap(key INTEGER PRIMARY KEY, text TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS pages_fts USING fts5(
+  text, content='pages', content_rowid='key', tokenize='porter unicode61');
+)sql";
+
+const char* kRecordColumns =
+    "key, page_id, doc_id, chunk_index, tokens, bytes, hash, created, last_accessed, "
+    "access_count, fault_count, pinned, tier, summary";
+
+std::string ColumnText(sqlite3_stmt* stmt, int col) {
+  const void* data = sqlite3_column_blob(stmt, col);
+  int size = sqlite3_column_bytes(stmt, col);
+  return data ? std::string(static_cast<const char*>(data), size) : std::string();
+}
+
+PageRecord ReadRecord(sqlite3_stmt* s) {
+  PageRecord r;
+  r.key = sqlite3_column_int64(s, 0);
+  r.page_id = ColumnText(s, 1);
+  r.doc_id = ColumnText(s, 2);
+  r.chunk_index = static_cast<uint32_t>(sqlite3_column_int64(s, 3));
+  r.tokens = static_cast<uint32_t>(sqlite3_column_int64(s, 4));
+  r.bytes = static_cast<uint64_t>(sqlite3_column_int64(s, 5));
+  r.content_hash = static_cast<uint64_t>(sqlite3_column_int64(s, 6));
+  r.created = sqlite3_column_double(s, 7);
+  r.last_accessed = sqlite3_column_double(s, 8);
+  r.access_count = static_cast<uint64_t>(sqlite3_column_int64(s, 9));
+  r.fault_count = static_cast<uint64_t>(sqlite3_column_int64(s, 10));
+  r.pinned = sqlite3_column_int(s, 11) != 0;
+  r.durable_tier = sqlite3_column_int(s, 12) == 3 ? TierId::kL3 : TierId::kL4;
+  if (sqlite3_column_type(s, 13) != SQLITE_NULL) r.summary = ColumnText(s, 13);
+  return r;
+}
+
+// Resets a cached statement on scope exit so it never holds a read lock past its use.
+class StatementScope {
+ public:
+  explicit StatementScope(sqlite3_stmt* s) : s_(s) {}
+  ~StatementScope() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+void BindText(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+
+// FTS5 query from free text: every word quoted, so no user string is parsed as query syntax.
+std::string KeywordQuery(std::string_view text) {
+  std::string query, word;
+  size_t terms = 0;
+  auto flush = [&] {
+    if (word.empty() || terms >= 64) return word.clear();
+    if (!query.empty()) query += " OR ";
+    query += '"' + word + '"';
+    ++terms;
+    word.clear();
+  };
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || u >= 0x80) {
+      word += c;
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return query;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& dir) {
+  if (dir.empty()) return Status::InvalidArgument("store path is empty");
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::StorageError("cannot create store directory '" + dir +
+                                "': " + std::strerror(errno));
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::StorageError("store path '" + dir + "' is not a directory");
+  }
+  std::unique_ptr<DiskStore> store(new DiskStore());
+  std::string file = dir + "/store.db";
+  int rc = sqlite3_open_v2(file.c_str(), &store->db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    return Status::StorageError("cannot open store '" + file + "': " +
+                                (store->db_ ? sqlite3_errmsg(store->db_) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(store->db_, kBusyTimeoutMs);
+  sqlite3_extended_result_codes(store->db_, 1);
+  // WAL: readers never block the writer, and a crash leaves a store that reopens intact.
+  // synchronous=FULL: a committed ingest survives power loss, not only a process crash.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
+                             "PRAGMA foreign_keys=OFF;"}) {
+    Status s = store->Exec(pragma);
+    if (!s.ok()) return Status::StorageError("store '" + file + "' unusable: " + s.message());
+  }
+  VMLLM_RETURN_IF_ERROR(store->Begin());
+  Status s = store->Exec(kSchema);
+  if (s.ok()) {
+    auto version = store->GetMeta("format_version");
+    if (!version.ok()) {
+      s = version.status();
+    } else if (!version->has_value()) {
+      s = store->SetMeta("format_version", kFormatVersion);
+    } else if (**version != kFormatVersion) {
+      s = Status::StorageError("store '" + file + "' has format version " + **version +
+                               "; this vmllm reads version " + kFormatVersion);
+    }
+  }
+  if (!s.ok()) {
+    store->Rollback();
+    return s;
+  }
+  VMLLM_RETURN_IF_ERROR(store->Commit());
+  return store;
+}
+
+DiskStore::~DiskStore() {
+  for (auto& entry : cache_) sqlite3_finalize(entry.second);
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Status DiskStore::Error(const char* what) const {
+  return Status::StorageError(std::string(what) + ": " + sqlite3_errmsg(db_));
+}
+
+Status DiskStore::Exec(const char* sql) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    return Status::StorageError(msg);
+  }
+  return Status();
+}
+
+Result<sqlite3_stmt*> DiskStore::Prepare(const char* sql) {
+  for (auto& entry : cache_) {
+    if (entry.first == sql) return entry.second;
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    return Error("prepare");
+  }
+  cache_.emplace_back(sql, stmt);
+  return stmt;
+}
+
+Status DiskStore::Begin() { return Exec("BEGIN IMMEDIATE;"); }
+Status DiskStore::Commit() { return Exec("COMMIT;"); }
+void DiskStore::Rollback() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+}
+
+Result<PageKey> DiskStore::InsertPage(const PageRecord& r, std::string_view text) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  static const char* kInsert =
+      "INSERT INTO pages(page_id, doc_id, chunk_index, tokens, bytes, hash, created, "
+      "last_accessed, access_count, fault_count, pinned, tier, summary, text) "
+      "VALUES(?,?,?,?,?,?,?,?,0,0,0,4,NULL,?)";
+  static const char* kIndex = "INSERT INTO pages_fts(rowid, text) VALUES(?, ?)";
+  auto insert = Prepare(kInsert);
+  if (!insert.ok()) return insert.status();
+  sqlite3_stmt* s = *insert;
+  StatementScope scope(s);
+  BindText(s, 1, r.page_id);
+  BindText(s, 2, r.doc_id);
+  sqlite3_bind_int64(s, 3, r.chunk_index);
+  sqlite3_bind_int64(s, 4, r.tokens);
+  sqlite3_bind_int64(s, 5, static_cast<int64_t>(r.bytes));
+  sqlite3_bind_int64(s, 6, static_cast<int64_t>(r.content_hash));
+  sqlite3_bind_double(s, 7, r.created);
+  sqlite3_bind_double(s, 8, r.last_accessed);
+  BindText(s, 9, text);
+  if (sqlite3_step(s) != SQLITE_DONE) return Error("insert page");
+  PageKey key = sqlite3_last_insert_rowid(db_);
+  auto index = Prepare(kIndex);
+  if (!index.ok()) return index.status();
+  StatementScope index_scope(*index);
+  sqlite3_bind_int64(*index, 1, key);
+  BindText(*index, 2, text);
+  if (sqlite3_step(*index) != SQLITE_DONE) return Error("index page");
+  return key;
+}
+
+Result<std::vector<PageKey>> DiskStore::DeleteDocument(std::string_view doc_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  static const char* kSelect = "SELECT key, text FROM pages WHERE doc_id = ?";
+  // External-content FTS5 needs the old text to remove a row's terms.
+  static const char* kUnindex =
+      "INSERT INTO pages_fts(pages_fts, rowid, text) VALUES('delete', ?, ?)";
+  static const char* kDeleteSwap = "DELETE FROM swap WHERE key = ?";
+  static const char* kDelete = "DELETE FROM pages WHERE doc_id = ?";
+  auto select = Prepare(kSelect);
+  auto unindex = Prepare(kUnindex);
+  auto delete_swap = Prepare(kDeleteSwap);
+  auto del = Prepare(kDelete);
+  for (auto* r : {&select, &unindex, &delete_swap, &del}) {
+    if (!r->ok()) return r->status();
+  }
+  std::vector<PageKey> keys;
+  {
+    StatementScope scope(*select);
+    BindText(*select, 1, doc_id);
+    int rc;
+    while ((rc = sqlite3_step(*select)) == SQLITE_ROW) {
+      PageKey key = sqlite3_column_int64(*select, 0);
+      keys.push_back(key);
+      StatementScope u(*unindex);
+      sqlite3_bind_int64(*unindex, 1, key);
+      sqlite3_bind_value(*unindex, 2, sqlite3_column_value(*select, 1));
+      if (sqlite3_step(*unindex) != SQLITE_DONE) return Error("unindex page");
+      StatementScope d(*delete_swap);
+      sqlite3_bind_int64(*delete_swap, 1, key);
+      if (sqlite3_step(*delete_swap) != SQLITE_DONE) return Error("delete swap copy");
+    }
+    if (rc != SQLITE_DONE) return Error("select document");
+  }
+  StatementScope scope(*del);
+  BindText(*del, 1, doc_id);
+  if (sqlite3_step(*del) != SQLITE_DONE) return Error("delete document");
+  return keys;
+}
+
+Result<std::string> DiskStore::ReadText(PageKey key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("SELECT text FROM pages WHERE key = ?");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  sqlite3_bind_int64(*stmt, 1, key);
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_ROW) return ColumnText(*stmt, 0);
+  if (rc == SQLITE_DONE) return Status::NotFound("page key " + std::to_string(key));
+  return Error("read page");
+}
+
+Result<std::optional<PageRecord>> DiskStore::FindPage(std::string_view page_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  static const std::string kSql =
+      std::string("SELECT ") + kRecordColumns + " FROM pages WHERE page_id = ?";
+  auto stmt = Prepare(kSql.c_str());
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  BindText(*stmt, 1, page_id);
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_ROW) return std::optional<PageRecord>(ReadRecord(*stmt));
+  if (rc == SQLITE_DONE) return std::optional<PageRecord>();
+  return Error("find page");
+}
+
+Status DiskStore::ForEachPage(PageKey after, const std::function<void(PageRecord&&)>& fn) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  static const std::string kSql =
+      std::string("SELECT ") + kRecordColumns + " FROM pages WHERE key > ? ORDER BY key";
+  auto stmt = Prepare(kSql.c_str());
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  sqlite3_bind_int64(*stmt, 1, after);
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) fn(ReadRecord(*stmt));
+  return rc == SQLITE_DONE ? Status() : Error("scan pages");
+}
+
+Status DiskStore::ScanTexts(PageKey after, size_t limit,
+                            const std::function<void(PageKey, std::string_view)>& fn) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("SELECT key, text FROM pages WHERE key > ? ORDER BY key LIMIT ?");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  sqlite3_bind_int64(*stmt, 1, after);
+  sqlite3_bind_int64(*stmt, 2, static_cast<int64_t>(limit));
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    const void* data = sqlite3_column_blob(*stmt, 1);
+    size_t size = static_cast<size_t>(sqlite3_column_bytes(*stmt, 1));
+    fn(sqlite3_column_int64(*stmt, 0),
+       std::string_view(data ? static_cast<const char*>(data) : "", size));
+  }
+  return rc == SQLITE_DONE ? Status() : Error("scan texts");
+}
+
+Result<PageKey> DiskStore::MaxKey() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("SELECT COALESCE(MAX(key), 0) FROM pages");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return Error("max key");
+  return sqlite3_column_int64(*stmt, 0);
+}
+
+Status DiskStore::WriteStats(const std::vector<PageStatsUpdate>& updates) {
+  if (updates.empty()) return Status();
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare(
+      "UPDATE pages SET last_accessed = ?, access_count = ?, fault_count = ?, pinned = ? "
+      "WHERE key = ?");
+  if (!stmt.ok()) return stmt.status();
+  VMLLM_RETURN_IF_ERROR(Begin());
+  for (const auto& u : updates) {
+    StatementScope scope(*stmt);
+    sqlite3_bind_double(*stmt, 1, u.last_accessed);
+    sqlite3_bind_int64(*stmt, 2, static_cast<int64_t>(u.access_count));
+    sqlite3_bind_int64(*stmt, 3, static_cast<int64_t>(u.fault_count));
+    sqlite3_bind_int(*stmt, 4, u.pinned ? 1 : 0);
+    sqlite3_bind_int64(*stmt, 5, u.key);
+    if (sqlite3_step(*stmt) != SQLITE_DONE) {
+      Status s = Error("write access statistics");
+      Rollback();
+      return s;
+    }
+  }
+  return Commit();
+}
+
+Status DiskStore::SetSummary(PageKey key, std::string_view summary) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("UPDATE pages SET summary = ? WHERE key = ?");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  BindText(*stmt, 1, summary);
+  sqlite3_bind_int64(*stmt, 2, key);
+  return sqlite3_step(*stmt) == SQLITE_DONE ? Status() : Error("set summary");
+}
+
+Status DiskStore::SwapPut(PageKey key, std::string_view text) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto put = Prepare("INSERT OR REPLACE INTO swap(key, text) VALUES(?, ?)");
+  auto tier = Prepare("UPDATE pages SET tier = 3 WHERE key = ?");
+  if (!put.ok()) return put.status();
+  if (!tier.ok()) return tier.status();
+  VMLLM_RETURN_IF_ERROR(Begin());
+  StatementScope a(*put), b(*tier);
+  sqlite3_bind_int64(*put, 1, key);
+  BindText(*put, 2, text);
+  sqlite3_bind_int64(*tier, 1, key);
+  if (sqlite3_step(*put) != SQLITE_DONE || sqlite3_step(*tier) != SQLITE_DONE) {
+    Status s = Error("swap put");
+    Rollback();
+    return s;
+  }
+  return Commit();
+}
+
+Result<std::string> DiskStore::SwapGet(PageKey key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("SELECT text FROM swap WHERE key = ?");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  sqlite3_bind_int64(*stmt, 1, key);
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_ROW) return ColumnText(*stmt, 0);
+  if (rc == SQLITE_DONE) return Status::NotFound("no swap copy of page key " + std::to_string(key));
+  return Error("swap get");
+}
+
+Status DiskStore::SwapErase(PageKey key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto del = Prepare("DELETE FROM swap WHERE key = ?");
+  auto tier = Prepare("UPDATE pages SET tier = 4 WHERE key = ?");
+  if (!del.ok()) return del.status();
+  if (!tier.ok()) return tier.status();
+  VMLLM_RETURN_IF_ERROR(Begin());
+  StatementScope a(*del), b(*tier);
+  sqlite3_bind_int64(*del, 1, key);
+  sqlite3_bind_int64(*tier, 1, key);
+  if (sqlite3_step(*del) != SQLITE_DONE || sqlite3_step(*tier) != SQLITE_DONE) {
+    Status s = Error("swap erase");
+    Rollback();
+    return s;
+  }
+  return Commit();
+}
+
+Result<bool> DiskStore::SwapContains(PageKey key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("SELECT 1 FROM swap WHERE key = ?");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  sqlite3_bind_int64(*stmt, 1, key);
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return Error("swap contains");
+}
+
+Result<DiskStore::Usage> DiskStore::SwapUsage() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM swap");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return Error("swap usage");
+  Usage u;
+  u.pages = static_cast<uint64_t>(sqlite3_column_int64(*stmt, 0));
+  u.bytes = static_cast<uint64_t>(sqlite3_column_int64(*stmt, 1));
+  return u;
+}
+
+Result<std::vector<std::pair<PageKey, double>>> DiskStore::KeywordSearch(std::string_view query,
+                                                                         size_t k) {
+  std::vector<std::pair<PageKey, double>> hits;
+  std::string match = KeywordQuery(query);
+  if (match.empty() || k == 0) return hits;
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare(
+      "SELECT rowid, bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ? "
+      "ORDER BY bm25(pages_fts) LIMIT ?");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  BindText(*stmt, 1, match);
+  sqlite3_bind_int64(*stmt, 2, static_cast<int64_t>(k));
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    // bm25() is lower-is-better (negative); flip it so every score in vmllm is higher-is-better.
+    hits.emplace_back(sqlite3_column_int64(*stmt, 0), -sqlite3_column_double(*stmt, 1));
+  }
+  if (rc != SQLITE_DONE) return Error("keyword search");
+  return hits;
+}
+
+Result<std::optional<std::string>> DiskStore::GetMeta(std::string_view name) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("SELECT value FROM meta WHERE name = ?");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  BindText(*stmt, 1, name);
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_ROW) return std::optional<std::string>(ColumnText(*stmt, 0));
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  return Error("get meta");
+}
+
+Status DiskStore::SetMeta(std::string_view name, std::string_view value) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("INSERT OR REPLACE INTO meta(name, value) VALUES(?, ?)");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  BindText(*stmt, 1, name);
+  BindText(*stmt, 2, value);
+  return sqlite3_step(*stmt) == SQLITE_DONE ? Status() : Error("set meta");
+}
+
+}  // namespace vmllm

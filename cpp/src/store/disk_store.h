@@ -1,0 +1,122 @@
+// DiskStore: the one adapter around SQLite. Everything durable in a store lives in its
+// `store.db`: the page table, each page's original text (L4), the swap copies (L3) and the
+// FTS5 keyword index (BM25 for L3's hybrid search), so one transaction covers a document's pages,
+// their table entries and their index rows together.
+//
+// Callers bracket multi-statement writes with Begin/Commit (Rollback on any failure). A writer
+// takes SQLite's write lock at Begin (BEGIN IMMEDIATE), so two processes never deadlock on an
+// upgrade; a busy database is retried for up to `busy_timeout_ms`.
+//
+// Thread safety: internally synchronised, but a transaction belongs to the thread that began it;
+// the pager serialises its calls, which is what makes that safe.
+#ifndef VMLLM_STORE_DISK_STORE_H_
+#define VMLLM_STORE_DISK_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vmllm/page.h"
+#include "vmllm/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace vmllm {
+
+// The durable part of a page-table entry.
+struct PageRecord {
+  PageKey key = 0;
+  std::string page_id;
+  std::string doc_id;
+  uint32_t chunk_index = 0;
+  uint32_t tokens = 0;
+  uint64_t bytes = 0;
+  uint64_t content_hash = 0;
+  double created = 0;
+  double last_accessed = 0;
+  uint64_t access_count = 0;
+  uint64_t fault_count = 0;
+  bool pinned = false;
+  TierId durable_tier = TierId::kL4;  // kL3 once a swap copy exists.
+  std::optional<std::string> summary;
+};
+
+// Access statistics written behind in batches.
+struct PageStatsUpdate {
+  PageKey key = 0;
+  double last_accessed = 0;
+  uint64_t access_count = 0;
+  uint64_t fault_count = 0;
+  bool pinned = false;
+};
+
+class DiskStore {
+ public:
+  // Opens or creates `<dir>/store.db`. StorageError when the directory cannot be created or
+  // written (read-only file system, permissions) or the file is not a vmllm store.
+  static Result<std::unique_ptr<DiskStore>> Open(const std::string& dir);
+  ~DiskStore();
+  DiskStore(const DiskStore&) = delete;
+  DiskStore& operator=(const DiskStore&) = delete;
+
+  Status Begin();
+  Status Commit();
+  void Rollback();
+
+  // --- Pages (L4) ---
+  // Inserts a page and its keyword-index row; returns its new key. Inside a transaction.
+  Result<PageKey> InsertPage(const PageRecord& record, std::string_view text);
+  // Deletes every page of `doc_id` (with swap copies and index rows); returns their keys.
+  Result<std::vector<PageKey>> DeleteDocument(std::string_view doc_id);
+  Result<std::string> ReadText(PageKey key);                    // NotFound if absent.
+  Result<std::optional<PageRecord>> FindPage(std::string_view page_id);
+  // Calls `fn` for every page with key > `after`, in key order, without its text.
+  Status ForEachPage(PageKey after, const std::function<void(PageRecord&&)>& fn);
+  // Calls `fn(key, text)` for up to `limit` pages with key > `after`, in key order.
+  Status ScanTexts(PageKey after, size_t limit,
+                   const std::function<void(PageKey, std::string_view)>& fn);
+  Result<PageKey> MaxKey();
+  Status WriteStats(const std::vector<PageStatsUpdate>& updates);  // One transaction.
+  Status SetSummary(PageKey key, std::string_view summary);
+
+  // --- Swap copies (L3) ---
+  // Stores the copy and records the page's durable tier as L3, atomically.
+  Status SwapPut(PageKey key, std::string_view text);
+  Result<std::string> SwapGet(PageKey key);  // NotFound if absent.
+  Status SwapErase(PageKey key);            // Durable tier back to L4.
+  Result<bool> SwapContains(PageKey key);
+  struct Usage {
+    uint64_t pages = 0;
+    uint64_t bytes = 0;
+  };
+  Result<Usage> SwapUsage();
+
+  // --- Keyword index (FTS5, BM25) ---
+  // Keys best matching the words of `query` (any of them), best first, with a higher-is-better
+  // score. Query syntax is never interpreted: words are quoted.
+  Result<std::vector<std::pair<PageKey, double>>> KeywordSearch(std::string_view query, size_t k);
+
+  // --- Metadata ---
+  Result<std::optional<std::string>> GetMeta(std::string_view name);
+  Status SetMeta(std::string_view name, std::string_view value);
+
+ private:
+  DiskStore() = default;
+  Status Exec(const char* sql);
+  Status Error(const char* what) const;
+  Result<sqlite3_stmt*> Prepare(const char* sql);
+
+  sqlite3* db_ = nullptr;
+  std::recursive_mutex mu_;
+  std::vector<std::pair<const char*, sqlite3_stmt*>> cache_;  // Prepared statements by SQL text.
+};
+
+}  // namespace vmllm
+
+#endif  // VMLLM_STORE_DISK_STORE_H_

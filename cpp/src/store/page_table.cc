@@ -1,0 +1,92 @@
+#include "store/page_table.h"
+
+#include <algorithm>
+
+namespace vmllm {
+
+PageInfo* PageTable::Find(std::string_view page_id) {
+  auto it = by_id_.find(page_id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+PageInfo* PageTable::FindKey(PageKey key) {
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? nullptr : it->second.get();
+}
+
+PageInfo* PageTable::Insert(const PageRecord& r) {
+  Remove(r.key);
+  if (PageInfo* same_id = Find(r.page_id)) Remove(same_id->key);  // A replaced document.
+  auto page = std::make_unique<PageInfo>();
+  page->key = r.key;
+  page->page_id = r.page_id;
+  page->doc_id = r.doc_id;
+  page->chunk_index = r.chunk_index;
+  page->tokens = r.tokens;
+  page->bytes = r.bytes;
+  page->content_hash = r.content_hash;
+  page->created = r.created;
+  page->last_accessed = r.last_accessed;
+  page->access_count = r.access_count;
+  page->fault_count = r.fault_count;
+  page->pinned = false;  // Pins belong to a context (L1); a reopened store starts unpinned.
+  page->tier = r.durable_tier;
+  page->durable_tier = r.durable_tier;
+  page->compressed = r.summary.has_value();
+  if (r.summary) page->summary = *r.summary;
+  PageInfo* raw = page.get();
+  by_id_[std::string_view(raw->page_id)] = raw;
+  by_key_[raw->key] = std::move(page);
+  Count(*raw, raw->tier, +1);
+  return raw;
+}
+
+void PageTable::Remove(PageKey key) {
+  auto it = by_key_.find(key);
+  if (it == by_key_.end()) return;
+  Count(*it->second, it->second->tier, -1);
+  by_id_.erase(std::string_view(it->second->page_id));
+  dirty_.erase(key);
+  by_key_.erase(it);
+}
+
+void PageTable::SetTier(PageInfo* page, TierId tier) {
+  if (page->tier == tier) return;
+  Count(*page, page->tier, -1);
+  page->tier = tier;
+  Count(*page, tier, +1);
+}
+
+void PageTable::Touch(PageInfo* page, double now) {
+  page->last_accessed = now;
+  ++page->access_count;
+  dirty_.insert(page->key);
+}
+
+std::vector<PageStatsUpdate> PageTable::TakeDirty() {
+  std::vector<PageStatsUpdate> updates;
+  updates.reserve(dirty_.size());
+  for (PageKey key : dirty_) {
+    const PageInfo* p = FindKey(key);
+    if (p) updates.push_back({key, p->last_accessed, p->access_count, p->fault_count, p->pinned});
+  }
+  dirty_.clear();
+  return updates;
+}
+
+std::vector<PageKey> PageTable::Keys() const {
+  std::vector<PageKey> keys;
+  keys.reserve(by_key_.size());
+  for (const auto& entry : by_key_) keys.push_back(entry.first);
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+void PageTable::Count(const PageInfo& page, TierId tier, int sign) {
+  Totals& t = totals_[static_cast<int>(tier) - 1];
+  t.pages += sign;
+  t.bytes += sign * static_cast<int64_t>(page.bytes);
+  t.tokens += sign * static_cast<int64_t>(page.tokens);
+}
+
+}  // namespace vmllm

@@ -1,0 +1,56 @@
+// VectorIndex: L3's semantic half, an hnswlib graph over page embeddings keyed by PageKey.
+//
+// The index is a cache derived from the store: snapshots live in `<store>/vectors/` under names
+// made of the embedder's hash and the highest key they cover (the watermark), written to a
+// temporary file and renamed, so a crash leaves either the old snapshot or the new one. On open
+// the newest snapshot for this embedder loads; CatchUp then embeds every page written since its
+// watermark, by this process or another. A missing, corrupt or foreign snapshot means a rebuild.
+//
+// Keys of deleted pages may linger in a snapshot; callers drop hits whose key no longer exists.
+//
+// Thread safety: internally synchronised.
+#ifndef VMLLM_STORE_VECTOR_INDEX_H_
+#define VMLLM_STORE_VECTOR_INDEX_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "vmllm/embedder.h"
+#include "vmllm/page.h"
+#include "vmllm/status.h"
+
+namespace vmllm {
+
+class DiskStore;
+
+class VectorIndex {
+ public:
+  // `embedder` must outlive the index.
+  static Result<std::unique_ptr<VectorIndex>> Open(const std::string& store_dir,
+                                                   const Embedder* embedder);
+  ~VectorIndex();
+
+  // Embeds and indexes every page of `store` with a key above the watermark.
+  Status CatchUp(DiskStore* store);
+  // Up to `k` keys nearest to `query`, best first, with cosine similarity.
+  Result<std::vector<std::pair<PageKey, double>>> Search(std::string_view query, size_t k);
+  // Drops `key` from results (a deleted or replaced page).
+  void Forget(PageKey key);
+  // Writes a snapshot when anything changed since the last one.
+  Status Save();
+
+  size_t size() const;
+  PageKey watermark() const;
+
+ private:
+  struct Impl;
+  explicit VectorIndex(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vmllm
+
+#endif  // VMLLM_STORE_VECTOR_INDEX_H_

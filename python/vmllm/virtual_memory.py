@@ -1,0 +1,295 @@
+"""The VirtualMemory facade: the document-paging API of the seed, on vmllm's native core."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterator, Mapping
+from typing import Any, Union
+
+from . import _core
+from .errors import InvalidArgumentError
+
+Text = Union[str, bytes]
+
+#: What the page table knows about one page: ``page_id``, ``doc_id``, ``chunk_index``, ``tier``
+#: ("L1".."L4": the fastest tier holding a copy), ``tokens``, ``bytes``, ``last_accessed``,
+#: ``access_count``, ``fault_count``, ``pinned``, ``compressed``, ``summary``,
+#: ``resident_as_summary``. A snapshot: it does not change when the page moves.
+PageEntry = _core.PageEntry
+
+_SEARCH_MODES = ("hybrid", "vector", "keyword")
+
+
+class PageTableView(Mapping[str, "_core.PageEntry"]):
+    """Read-only mapping from page id to :data:`PageEntry`, straight from the page table.
+
+    Lookups are O(1) in the native page table; iteration lists every page of the store.
+    """
+
+    def __init__(self, pager: _core.Pager) -> None:
+        self._pager = pager
+
+    def __getitem__(self, page_id: str) -> _core.PageEntry:
+        if not isinstance(page_id, str):
+            raise KeyError(page_id)
+        return self._pager.page_info(page_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._pager.page_ids())
+
+    def __len__(self) -> int:
+        return int(self._pager.page_count())
+
+    def __contains__(self, page_id: object) -> bool:
+        if not isinstance(page_id, str):
+            return False
+        try:
+            self._pager.page_info(page_id)
+        except KeyError:
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"<PageTableView: {len(self)} pages>"
+
+
+class VirtualMemory:
+    """A context window managed like virtual memory.
+
+    Text is cut into pages of at most ``page_tokens`` tokens and stored durably (L4) and
+    searchably (L3) in the store at ``path``. ``request_page`` brings a page into the context
+    window (L1, at most ``l1_tokens`` tokens), evicting by ``policy`` when it is full; evicted
+    pages go to a hot cache (L2) and are compressed, while their originals stay on disk.
+
+    Args:
+        path: Store directory, created if missing. ``None`` makes a temporary store that is
+            removed on :meth:`close`.
+        l1_tokens: The context budget in tokens.
+        page_tokens: The largest page :meth:`ingest` makes. Must not exceed ``l1_tokens``.
+        policy: Eviction policy name; see :func:`vmllm.eviction_policies`.
+        l2_bytes: Byte cap of the embedded L2 cache.
+        l2_ttl_seconds: Time to live of an L2 entry, refreshed on every read.
+
+    Safe to share between threads; every blocking call releases the GIL. Use it as a context
+    manager, or call :meth:`close`, so that write-behind statistics reach the disk.
+
+    >>> vm = VirtualMemory(l1_tokens=100, page_tokens=50)
+    >>> ids = vm.ingest("notes", "The circuit breaker opens after 5 failures. " * 20)
+    >>> vm.request_page(ids[0]).startswith("The circuit breaker")
+    True
+    >>> vm.page_table[ids[0]].tier
+    'L1'
+    >>> vm.close()
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        l1_tokens: int = 6000,
+        page_tokens: int = 2000,
+        policy: str = "lru",
+        *,
+        l2_bytes: int = 64 << 20,
+        l2_ttl_seconds: float = 3600.0,
+        stats_flush_seconds: float = 2.0,
+    ) -> None:
+        for name, value in (("l1_tokens", l1_tokens), ("page_tokens", page_tokens),
+                            ("l2_bytes", l2_bytes)):
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise InvalidArgumentError(f"{name} must be a positive int, not {value!r}")
+        self._temporary = path is None
+        self._path = tempfile.mkdtemp(prefix="vmllm-") if path is None else os.fspath(path)
+        try:
+            self._pager = _core.Pager(
+                self._path,
+                l1_tokens=l1_tokens,
+                page_tokens=page_tokens,
+                policy=policy,
+                l2_bytes=l2_bytes,
+                l2_ttl_seconds=float(l2_ttl_seconds),
+                stats_flush_seconds=float(stats_flush_seconds),
+            )
+        except BaseException:
+            if self._temporary:
+                shutil.rmtree(self._path, ignore_errors=True)
+            raise
+        self._closed = False
+        # Whatever happens to this object, a temporary store does not outlive it.
+        self._finalizer = weakref.finalize(
+            self, _close_store, self._pager, self._path if self._temporary else None)
+        self._page_table = PageTableView(self._pager)
+
+    # --- documents -------------------------------------------------------------------------
+
+    def ingest(self, doc_id: str, text: Text) -> list[str]:
+        """Cut ``text`` into pages and store them durably; return their ids in order.
+
+        Page ids are ``"{doc_id}::chunk_{index:04d}"``. Ingesting an existing ``doc_id``
+        replaces that document. Empty text stores a document with no pages (``[]``).
+        ``text`` may be ``str`` or UTF-8 ``bytes``; invalid UTF-8 raises
+        :class:`~vmllm.InvalidArgumentError` and stores nothing. Memory use does not grow with
+        the size of the document beyond the text itself.
+        """
+        if not isinstance(doc_id, str):
+            raise InvalidArgumentError(f"doc_id must be a str, not {type(doc_id).__name__}")
+        return list(self._pager.ingest(doc_id, text))
+
+    def read_page(self, page_id: str) -> str:
+        """The full original text of a page, read from disk without paging it in."""
+        return str(self._pager.read_page(page_id))
+
+    # --- paging ----------------------------------------------------------------------------
+
+    def request_page(self, page_id: str, full: bool = False) -> str:
+        """Page ``page_id`` into the context window (L1) and return what L1 now holds.
+
+        An L1 hit costs nothing. Otherwise this is a page fault: the page comes from the
+        fastest tier holding it (L2, then L3, then L4), and pages leave L1 by policy to make
+        room. A page that was compressed when it left comes back as its summary unless
+        ``full=True``; ``full=True`` also upgrades a resident summary to the whole page.
+
+        Raises:
+            PageNotFoundError: unknown page id (a ``KeyError``).
+            CapacityError: pinned pages leave no room for it.
+        """
+        return str(self._pager.request_page(page_id, full=full))
+
+    def release_page(self, page_id: str, compress: bool = True) -> bool:
+        """Page ``page_id`` out of L1 into L2 (and the L3 swap), compressing it first.
+
+        Returns ``False`` when the page was not in L1. The original is never lost: the summary
+        is an extra view, and ``request_page(page_id, full=True)`` brings the whole page back.
+        """
+        return bool(self._pager.release_page(page_id, compress=compress))
+
+    def pin(self, page_id: str) -> None:
+        """Keep ``page_id`` in L1 until :meth:`unpin`; pages it in if needed.
+
+        Raises :class:`~vmllm.CapacityError` if pinned pages would exceed the L1 budget.
+        """
+        self._pager.pin(page_id)
+
+    def unpin(self, page_id: str) -> None:
+        """Let the eviction policy consider ``page_id`` again."""
+        self._pager.unpin(page_id)
+
+    # --- search and faults -----------------------------------------------------------------
+
+    def semantic_find(self, query: str, n: int = 5, mode: str = "hybrid") -> list[str]:
+        """Page ids that best match ``query``, best first (L3 search; nothing is paged in).
+
+        ``mode`` is ``"hybrid"`` (vector and BM25 ranks fused), ``"vector"`` or ``"keyword"``.
+        """
+        return [page_id for page_id, _ in self.search(query, n=n, mode=mode)]
+
+    def search(self, query: str, n: int = 5, mode: str = "hybrid") -> list[tuple[str, float]]:
+        """Like :meth:`semantic_find`, with each hit's score (higher is better)."""
+        if mode not in _SEARCH_MODES:
+            raise InvalidArgumentError(f"mode must be one of {_SEARCH_MODES}, not {mode!r}")
+        _check_count(n)
+        return [(str(p), float(s)) for p, s in self._pager.search(query, n=n, mode=mode)]
+
+    def fault(self, description: str, n: int = 3) -> list[str]:
+        """Resolve a page fault described in words: find the best ``n`` pages, page them in.
+
+        Bounded: it never evicts a page that this same call brought in, so it stops early when
+        the budget is full. Returns the ids now resident, best first.
+        """
+        _check_count(n)
+        return list(self._pager.fault(description, n=n))
+
+    # --- the context window ----------------------------------------------------------------
+
+    def build_context(self) -> str:
+        """L1 as prompt text: ``=== [page_id] ===`` sections in the order pages entered.
+
+        A page resident as its summary carries ``[COMPRESSED SUMMARY]`` under its header.
+        """
+        return str(self._pager.build_context())
+
+    def context_token_count(self) -> int:
+        """Tokens now in L1."""
+        return int(self._pager.context_tokens())
+
+    def active_pages(self) -> list[str]:
+        """Ids of the pages in L1, in the order they entered."""
+        return list(self._pager.active_pages())
+
+    @property
+    def page_table(self) -> PageTableView:
+        """Read-only mapping: page id -> :data:`PageEntry`."""
+        return self._page_table
+
+    def stats(self) -> dict[str, Any]:
+        """Counters and occupancy: per tier (``stats()["tiers"]["L2"]["hits"]``…) hits,
+        misses, errors, pages, bytes and tokens; plus faults, evictions, releases,
+        compressions, searches and the L1 budget."""
+        return dict(self._pager.stats())
+
+    # --- hand-off --------------------------------------------------------------------------
+
+    def hand_off(self, task_state: Any = None) -> str:
+        """A JSON snapshot for another agent: ``task_state`` (any JSON-serialisable value),
+        the active page ids, swap page ids of the same documents and summaries. Pointers, not
+        payloads: the receiver reads the pages from the shared store."""
+        try:
+            state = json.dumps({} if task_state is None else task_state)
+        except (TypeError, ValueError) as exc:
+            raise InvalidArgumentError(f"task_state is not JSON-serialisable: {exc}") from exc
+        return str(self._pager.hand_off(state))
+
+    def receive_hand_off(self, snapshot: str | bytes) -> Any:
+        """Restore another agent's active pages from ``snapshot`` (made by :meth:`hand_off`
+        on a VirtualMemory over the same store) and return its task state.
+
+        Pages are read from this store's tiers by id; ids it does not hold are skipped.
+        Raises :class:`~vmllm.InvalidArgumentError` for a malformed snapshot.
+        """
+        return json.loads(self._pager.receive_hand_off(snapshot))
+
+    # --- lifetime --------------------------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """The store directory."""
+        return self._path
+
+    def flush(self) -> None:
+        """Write behind-state (access statistics, the vector index snapshot) to disk now."""
+        self._pager.flush()
+
+    def close(self) -> None:
+        """Flush and release the store; a temporary store is deleted. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._finalizer()
+
+    def __enter__(self) -> VirtualMemory:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return f"<VirtualMemory {self._path!r} (closed)>"
+        s = self.stats()
+        return (f"<VirtualMemory {self._path!r}: {s['total_pages']} pages, "
+                f"L1 {s['l1_used']}/{s['l1_budget']} tokens, policy={s['policy']}>")
+
+
+def _check_count(n: int) -> None:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise InvalidArgumentError(f"n must be a non-negative int, not {n!r}")
+
+
+def _close_store(pager: _core.Pager, temporary_path: str | None) -> None:
+    try:
+        pager.close()
+    finally:
+        if temporary_path is not None:
+            shutil.rmtree(temporary_path, ignore_errors=True)
