@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "testing/fake_clock.h"
 #include "vmllm/tier.h"
 
@@ -54,9 +56,23 @@ TEST(MemoryTier, SkipsAnEntryLargerThanTheWholeCap) {
   FakeClock clock;
   auto tier = NewMemoryTier({4, 0}, &clock);
   ASSERT_TRUE(tier->Put(1, "abc").ok());
-  ASSERT_TRUE(tier->Put(2, "too large").ok());
+  EXPECT_EQ(tier->Put(2, "too large").code(), StatusCode::kResourceExhausted);
   EXPECT_TRUE(*tier->Contains(1));
   EXPECT_FALSE(*tier->Contains(2));
+}
+
+TEST(MemoryTier, ReportsEntriesItDropsOnItsOwn) {
+  FakeClock clock;
+  auto tier = NewMemoryTier({8, 5.0}, &clock);
+  std::vector<PageKey> dropped;
+  tier->SetDropListener([&](PageKey key) { dropped.push_back(key); });
+  ASSERT_TRUE(tier->Put(1, "aaaa").ok());
+  ASSERT_TRUE(tier->Put(2, "bbbb").ok());
+  ASSERT_TRUE(tier->Put(3, "cccc").ok());  // Over the cap: 1 goes.
+  ASSERT_TRUE(tier->Erase(2).ok());        // Asked for: not reported.
+  clock.Advance(6);
+  EXPECT_FALSE(*tier->Contains(3));        // Expired: reported.
+  EXPECT_EQ(dropped, (std::vector<PageKey>{1, 3}));
 }
 
 TEST(MemoryTier, PutReplacesAndEraseRemoves) {

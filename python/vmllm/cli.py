@@ -22,7 +22,7 @@ _TEXT_SUFFIXES = (".py", ".md", ".rst", ".txt")
 # The demo's scripted session: questions whose answers live in well-known stdlib modules.
 _DEMO_QUESTIONS = [
     "heapq heappush heappop heap invariant",
-    "json encoder floats NaN Infinity allow_nan",
+    "ipaddress ip_network subnets prefixlen netmask",
     "textwrap dedent remove common leading whitespace",
     "fnmatch translate shell pattern to regular expression",
     "bisect insort insert item into sorted list",

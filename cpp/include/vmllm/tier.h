@@ -12,6 +12,7 @@
 #define VMLLM_TIER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,13 @@ class Tier {
   virtual Status Erase(PageKey key) = 0;  // OK when absent.
   virtual Result<bool> Contains(PageKey key) = 0;
   virtual TierUsage Usage() const = 0;
+
+  // Called synchronously, from inside this tier's own calls, for each entry the tier drops on
+  // its own (byte cap, TTL), so the page table never claims a copy that is gone. Tiers whose
+  // backend expires entries out of sight (Redis) cannot report them; readers then find out on
+  // the next Get.
+  using DropListener = std::function<void(PageKey)>;
+  virtual void SetDropListener(DropListener listener) {}
 };
 
 // Forwards every call to `target`; subclass it and override one call to change one behaviour
@@ -48,6 +56,9 @@ class TierWrapper : public Tier {
   Status Erase(PageKey key) override { return target_->Erase(key); }
   Result<bool> Contains(PageKey key) override { return target_->Contains(key); }
   TierUsage Usage() const override { return target_->Usage(); }
+  void SetDropListener(DropListener listener) override {
+    target_->SetDropListener(std::move(listener));
+  }
   Tier* target() const { return target_.get(); }
 
  private:

@@ -120,6 +120,10 @@ Status PagerImpl::Init() {
 
   l1_ = std::make_unique<L1Context>(options_.l1_tokens, options_.tokenizer.get());
   l2_ = options_.l2_tier ? std::move(options_.l2_tier) : NewMemoryTier(options_.l2, clock_);
+  l2_->SetDropListener([this](PageKey key) {  // Runs inside an L2 call made under mu_.
+    PageInfo* page = table_.FindKey(key);
+    if (page && page->tier == TierId::kL2) table_.SetTier(page, page->durable_tier);
+  });
   l3_ = NewSwapTier(store_.get());
   l4_ = NewDiskTier(store_.get());
   chunker_ = std::make_unique<Chunker>(options_.tokenizer.get(),
@@ -350,9 +354,10 @@ void PagerImpl::EvictLocked(PageInfo* page, bool compress) {
         ++counters_.tiers[TierIndex(TierId::kL3)].errors;
       }
     }
-    if (l2_->Put(page->key, text).ok()) {
+    Status cached = l2_->Put(page->key, text);
+    if (cached.ok()) {
       destination = TierId::kL2;
-    } else {
+    } else if (cached.code() != StatusCode::kResourceExhausted) {  // Too big for L2 is no fault.
       ++counters_.tiers[TierIndex(TierId::kL2)].errors;
     }
   }
@@ -595,6 +600,7 @@ Result<std::string> PagerImpl::HandOff(std::string_view task_state_json) {
     s.active_page_ids.push_back(p->page_id);
     docs.insert(p->doc_id);
     if (p->compressed) s.compressed_summaries[p->page_id] = p->summary;
+    if (p->resident_as_summary) s.summary_page_ids.push_back(p->page_id);
   }
   for (PageKey key : table_.Keys()) {
     const PageInfo* p = table_.FindKey(key);
@@ -611,13 +617,16 @@ Result<std::string> PagerImpl::ReceiveHandOff(std::string_view snapshot_json) {
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
   std::unordered_set<PageKey> restored;
+  std::unordered_set<std::string> as_summary(snapshot->summary_page_ids.begin(),
+                                             snapshot->summary_page_ids.end());
   for (const std::string& id : snapshot->active_page_ids) {
     auto page = Lookup(id);
     if (!page.ok()) {
       if (page.status().code() == StatusCode::kNotFound) continue;  // Not in this store.
       return page.status();
     }
-    auto loaded = RequestLocked(*page, /*full=*/false, restored);
+    // The same view the sender had: whole pages stay whole, summaries stay summaries.
+    auto loaded = RequestLocked(*page, /*full=*/!as_summary.count(id), restored);
     if (!loaded.ok()) {
       if (loaded.status().code() == StatusCode::kResourceExhausted) break;
       return loaded.status();

@@ -22,6 +22,7 @@ std::string SnapshotToJson(const Snapshot& s) {
   j["created_at"] = s.created_at;
   j["task_state"] = json::parse(s.task_state_json);
   j["active_page_ids"] = s.active_page_ids;
+  j["summary_page_ids"] = s.summary_page_ids;
   j["swap_page_ids"] = s.swap_page_ids;
   j["compressed_summaries"] = s.compressed_summaries;
   j["metadata"] = json::object();
@@ -40,6 +41,9 @@ Result<Snapshot> SnapshotFromJson(std::string_view text) {
       return Status::InvalidArgument("hand-off snapshot lacks the list 'active_page_ids'");
     }
     s.active_page_ids = j["active_page_ids"].get<std::vector<std::string>>();
+    if (j.contains("summary_page_ids")) {
+      s.summary_page_ids = j["summary_page_ids"].get<std::vector<std::string>>();
+    }
     if (j.contains("swap_page_ids")) {
       s.swap_page_ids = j["swap_page_ids"].get<std::vector<std::string>>();
     }

@@ -17,6 +17,7 @@ struct Snapshot {
   double created_at = 0;
   std::string task_state_json = "{}";  // Any JSON value, kept as text.
   std::vector<std::string> active_page_ids;
+  std::vector<std::string> summary_page_ids;  // Active pages the sender held as summaries.
   std::vector<std::string> swap_page_ids;
   std::map<std::string, std::string> compressed_summaries;
 };

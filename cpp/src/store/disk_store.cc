@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <cstring>
 
 namespace vmllm {
@@ -130,9 +132,18 @@ Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& dir) {
   sqlite3_extended_result_codes(store->db_, 1);
   // WAL: readers never block the writer, and a crash leaves a store that reopens intact.
   // synchronous=FULL: a committed ingest survives power loss, not only a process crash.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;",
-                             "PRAGMA foreign_keys=OFF;"}) {
-    Status s = store->Exec(pragma);
+  for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;"}) {
+    // Switching a new database to WAL needs a moment alone with it, and SQLite does not wait
+    // on its busy handler for that: when another process opens the same new store at the
+    // same time, retry here.
+    Status s;
+    for (int waited_ms = 0;; waited_ms += 20) {
+      s = store->Exec(pragma);
+      if (s.ok() || (sqlite3_errcode(store->db_) & 0xff) != SQLITE_BUSY || waited_ms >= kBusyTimeoutMs) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
     if (!s.ok()) return Status::StorageError("store '" + file + "' unusable: " + s.message());
   }
   VMLLM_RETURN_IF_ERROR(store->Begin());

@@ -19,11 +19,13 @@ class MemoryTier : public Tier {
   Status Put(PageKey key, std::string_view text) override {
     std::lock_guard<std::mutex> lock(mu_);
     EraseLocked(key);
-    if (text.size() > options_.byte_cap) return Status();  // Would evict everything; skip.
+    if (text.size() > options_.byte_cap) {
+      return Status::ResourceExhausted("page larger than the L2 byte cap");
+    }
     lru_.push_front(key);
     entries_[key] = Entry{std::string(text), Expiry(), lru_.begin()};
     bytes_ += text.size();
-    while (bytes_ > options_.byte_cap && !lru_.empty()) EraseLocked(lru_.back());
+    while (bytes_ > options_.byte_cap && !lru_.empty()) DropLocked(lru_.back());
     return Status();
   }
 
@@ -52,7 +54,6 @@ class MemoryTier : public Tier {
     return TierUsage{entries_.size(), bytes_};
   }
 
- private:
   struct Entry {
     std::string text;
     double expires;
@@ -68,10 +69,22 @@ class MemoryTier : public Tier {
     auto it = entries_.find(key);
     if (it == entries_.end()) return nullptr;
     if (it->second.expires > 0 && clock_->Now() >= it->second.expires) {
-      EraseLocked(key);
+      DropLocked(key);
       return nullptr;
     }
     return &it->second;
+  }
+
+  void SetDropListener(DropListener listener) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    on_drop_ = std::move(listener);
+  }
+
+ private:
+  // Removes an entry the tier gave up on by itself, and says so.
+  void DropLocked(PageKey key) {
+    EraseLocked(key);
+    if (on_drop_) on_drop_(key);
   }
 
   void EraseLocked(PageKey key) {
@@ -88,6 +101,7 @@ class MemoryTier : public Tier {
   std::list<PageKey> lru_;  // Front: most recently used.
   std::unordered_map<PageKey, Entry> entries_;
   uint64_t bytes_ = 0;
+  DropListener on_drop_;
 };
 
 }  // namespace

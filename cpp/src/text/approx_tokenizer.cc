@@ -21,28 +21,24 @@ namespace {
 constexpr uint32_t kUnit = 100;  // One token.
 
 enum Class : uint8_t { kLetter, kDigit, kSpace, kNewline, kPunct, kInvalid, kEnd };
-enum AsciiKind : uint8_t { kLowerA, kUpperA, kDigitA, kSpaceA, kNewlineA, kPunctA };
 
 struct AsciiTable {
-  AsciiKind kind[128];
+  Class cls[128];
 };
 
 constexpr AsciiTable MakeAsciiTable() {
   AsciiTable t{};
   for (int c = 0; c < 128; ++c) {
-    AsciiKind k = kPunctA;
-    if (c >= 'a' && c <= 'z') k = kLowerA;
-    else if (c >= 'A' && c <= 'Z') k = kUpperA;
-    else if (c >= '0' && c <= '9') k = kDigitA;
-    else if (c == '\r' || c == '\n') k = kNewlineA;
-    else if (c == ' ' || c == '\t' || c == '\v' || c == '\f') k = kSpaceA;
-    t.kind[c] = k;
+    Class k = kPunct;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) k = kLetter;
+    else if (c >= '0' && c <= '9') k = kDigit;
+    else if (c == '\r' || c == '\n') k = kNewline;
+    else if (c == ' ' || c == '\t' || c == '\v' || c == '\f') k = kSpace;
+    t.cls[c] = k;
   }
   return t;
 }
 constexpr AsciiTable kAscii = MakeAsciiTable();
-
-constexpr Class kClassOf[] = {kLetter, kLetter, kDigit, kSpace, kNewline, kPunct};
 
 struct Char {
   Class cls;
@@ -83,35 +79,27 @@ Class ClassifyNonAscii(uint32_t cp) {
   return kLetter;
 }
 
-// Decodes the character at `i`; a byte that starts no well-formed sequence is kInvalid.
-Char DecodeAt(const uint8_t* s, size_t n, size_t i) {
-  if (i >= n) return {kEnd, 0, 0};
+// Decodes the multi-byte character at `i`; a byte that starts no well-formed sequence is
+// kInvalid.
+Char DecodeMultibyte(const uint8_t* s, size_t n, size_t i) {
   const uint8_t b = s[i];
-  if (b < 0x80) return {kClassOf[kAscii.kind[b]], 1, b};
-  int len = 0;
-  uint32_t cp = 0;
-  uint32_t min = 0;
-  if (b >= 0xC2 && b < 0xE0) {
-    len = 2;
-    cp = b & 0x1F;
-    min = 0x80;
-  } else if (b >= 0xE0 && b < 0xF0) {
-    len = 3;
-    cp = b & 0x0F;
-    min = 0x800;
-  } else if (b >= 0xF0 && b < 0xF5) {
-    len = 4;
-    cp = b & 0x07;
-    min = 0x10000;
-  }
+  const int len = b < 0xC2 ? 0 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : b < 0xF5 ? 4 : 0;
   if (len == 0 || i + len > n) return {kInvalid, 1, b};
+  constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+  uint32_t cp = b & (0x7F >> len);
   for (int k = 1; k < len; ++k) {
     const uint8_t c = s[i + k];
     if ((c & 0xC0) != 0x80) return {kInvalid, 1, b};
     cp = (cp << 6) | (c & 0x3F);
   }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) return {kInvalid, 1, b};
+  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) return {kInvalid, 1, b};
   return {ClassifyNonAscii(cp), static_cast<uint8_t>(len), cp};
+}
+
+inline Char DecodeAt(const uint8_t* s, size_t n, size_t i) {
+  if (i >= n) return {kEnd, 0, 0};
+  if (s[i] < 0x80) return {kAscii.cls[s[i]], 1, s[i]};
+  return DecodeMultibyte(s, n, i);
 }
 
 // Expected tokens of a non-ASCII letter inside a word: Cyrillic merges well, kana and most
@@ -186,11 +174,20 @@ constexpr uint32_t kUncommonPairs[26] = {
     0x2010000, 0x2e12662, 0x3eff7ff, 0x2810200, 0x2800240, 0x2810640, 0x3710280,
     0x3ffbeee, 0x3f9966e, 0x3f77eea, 0x3f106ea, 0x1ffbeee};
 
-uint32_t PairCost(int a, int b) {
-  if (kRarePairs[a] >> b & 1) return 80;
-  if (kUncommonPairs[a] >> b & 1) return 40;
-  return 0;
+struct PairTable {
+  uint8_t cost[26][26];
+};
+
+constexpr PairTable MakePairTable() {
+  PairTable t{};
+  for (int a = 0; a < 26; ++a) {
+    for (int b = 0; b < 26; ++b) {
+      t.cost[a][b] = (kRarePairs[a] >> b & 1) ? 80 : (kUncommonPairs[a] >> b & 1) ? 40 : 0;
+    }
+  }
+  return t;
 }
+constexpr PairTable kPairCost = MakePairTable();
 
 // Splits a letter run into case segments the way camelCase and HTTPServer split, and sums
 // their costs. Mirrors the regex [A-Z]+(?![a-z])|[A-Z]?[a-z]+ without lookahead.
@@ -239,7 +236,7 @@ class WordCost {
 
  private:
   void Pair(int letter) {
-    if (prev_ >= 0) total_ += PairCost(prev_, letter);
+    if (prev_ >= 0) total_ += kPairCost.cost[prev_][letter];
     prev_ = letter;
   }
 
@@ -265,10 +262,13 @@ size_t ScanWord(const uint8_t* s, size_t n, size_t i, Prefix prefix, uint64_t* c
   while (i < n) {
     const uint8_t b = s[i];
     if (b < 0x80) {
-      const AsciiKind k = kAscii.kind[b];
-      if (k == kLowerA) word.Lower(b);
-      else if (k == kUpperA) word.Upper(b);
-      else break;
+      if (b >= 'a' && b <= 'z') {
+        word.Lower(b);
+      } else if (b >= 'A' && b <= 'Z') {
+        word.Upper(b);
+      } else {
+        break;
+      }
       ++i;
     } else {
       const Char c = DecodeAt(s, n, i);
@@ -295,7 +295,7 @@ size_t ScanPunct(const uint8_t* s, size_t n, size_t i, uint64_t* cost) {
   while (i < n) {
     const uint8_t b = s[i];
     if (b < 0x80) {
-      if (kAscii.kind[b] != kPunctA) break;
+      if (kAscii.cls[b] != kPunct) break;
       size_t j = i + 1;
       while (j < n && s[j] == b) ++j;
       const size_t run = j - i;

@@ -1,0 +1,75 @@
+#include "vmllm/utf8.h"
+
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace vmllm {
+namespace {
+
+TEST(Utf8, AcceptsAsciiMultibyteAndEmpty) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain ascii\n"));
+  EXPECT_TRUE(IsValidUtf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));  // é € 😀
+  EXPECT_TRUE(IsValidUtf8("\xED\x9F\xBF"));                            // U+D7FF
+  EXPECT_TRUE(IsValidUtf8("\xEE\x80\x80"));                            // U+E000
+  EXPECT_TRUE(IsValidUtf8("\xF4\x8F\xBF\xBF"));                        // U+10FFFF
+  EXPECT_TRUE(IsValidUtf8(std::string("a\0b", 3)));
+}
+
+TEST(Utf8, RejectsOverlongEncodings) {
+  EXPECT_FALSE(IsValidUtf8("\xC0\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xC1\xBF"));
+  EXPECT_FALSE(IsValidUtf8("\xE0\x80\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xE0\x9F\xBF"));
+  EXPECT_FALSE(IsValidUtf8("\xF0\x80\x80\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xF0\x8F\xBF\xBF"));
+}
+
+TEST(Utf8, RejectsSurrogates) {
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));  // U+D800
+  EXPECT_FALSE(IsValidUtf8("\xED\xBF\xBF"));  // U+DFFF
+}
+
+TEST(Utf8, RejectsCodePointsAboveMax) {
+  EXPECT_FALSE(IsValidUtf8("\xF4\x90\x80\x80"));  // U+110000
+  EXPECT_FALSE(IsValidUtf8("\xF5\x80\x80\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xFF"));
+}
+
+TEST(Utf8, RejectsTruncatedAndStraySequences) {
+  EXPECT_FALSE(IsValidUtf8("\xE2\x82"));
+  EXPECT_FALSE(IsValidUtf8("\xE2\x82x"));
+  EXPECT_FALSE(IsValidUtf8("\xF0\x9F\x98"));
+  EXPECT_FALSE(IsValidUtf8("\x80"));
+  EXPECT_FALSE(IsValidUtf8("ab\xBF"));
+}
+
+TEST(Utf8, ReportsOffsetOfFirstBadSequence) {
+  size_t bad = 99;
+  EXPECT_FALSE(IsValidUtf8("ok \xC3\xA9 \xED\xA0\x80 tail \xFF", &bad));
+  EXPECT_EQ(bad, 6u);
+  bad = 99;
+  EXPECT_TRUE(IsValidUtf8("fine", &bad));
+  EXPECT_EQ(bad, 99u);  // Untouched on success.
+}
+
+TEST(Utf8, FloorBoundaryStepsBackToCharacterStart) {
+  const std::string s = "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80z";  // a é € 😀 z
+  const size_t expected[] = {0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 11};
+  for (size_t pos = 0; pos <= s.size(); ++pos) {
+    EXPECT_EQ(Utf8FloorBoundary(s, pos), expected[pos]) << "pos " << pos;
+  }
+}
+
+TEST(Utf8, FloorBoundaryTreatsStrayContinuationAsItsOwnCharacter) {
+  const std::string s = "ab\x80\x80z";
+  EXPECT_EQ(Utf8FloorBoundary(s, 2), 2u);
+  EXPECT_EQ(Utf8FloorBoundary(s, 3), 3u);
+  const std::string t = "\xC3\xA9\x80";  // é then a stray continuation byte.
+  EXPECT_EQ(Utf8FloorBoundary(t, 1), 0u);
+  EXPECT_EQ(Utf8FloorBoundary(t, 2), 2u);
+}
+
+}  // namespace
+}  // namespace vmllm
