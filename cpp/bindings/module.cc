@@ -6,10 +6,16 @@ namespace py = pybind11;
 namespace vmllm {
 void RegisterText(py::module_& m);
 void RegisterEngine(py::module_& m);
+void RegisterNet(py::module_& m);
+void RegisterStream(py::module_& m);
+void RegisterMemory(py::module_& m);
 }  // namespace vmllm
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "vmllm native core (private: use the vmllm package)";
   vmllm::RegisterText(m);
   vmllm::RegisterEngine(m);
+  vmllm::RegisterNet(m);
+  vmllm::RegisterStream(m);
+  vmllm::RegisterMemory(m);
 }

@@ -34,7 +34,7 @@ TEST(ExtractiveCompressor, OutputIsNeverLongerThanInputAndNearTheRatio) {
   std::string text;
   for (int k = 0; k < 200; ++k) {
     text += "Step " + std::to_string(k) + " calls run_step(k) on the Scheduler. ";
-    text += "Nothing else happens here at all. ";
+    text += "Nothing else happens in round " + std::to_string(k) + ". ";
   }
   for (double ratio : {0.05, 0.1, 0.3, 1.0}) {
     const std::string summary = NewExtractiveCompressor(ratio)->Compress(text);
@@ -42,6 +42,15 @@ TEST(ExtractiveCompressor, OutputIsNeverLongerThanInputAndNearTheRatio) {
     EXPECT_LE(summary.size(), static_cast<size_t>(ratio * text.size()) + 1) << ratio;
     EXPECT_GE(summary.size(), static_cast<size_t>(0.8 * ratio * text.size())) << ratio;
   }
+}
+
+TEST(ExtractiveCompressor, KeepsARepeatedSentenceOnce) {
+  std::string text;
+  for (int k = 0; k < 20; ++k) text += "Call flush_pages() before exit. Then wait. ";
+  const std::string summary = NewExtractiveCompressor(0.5)->Compress(text);
+  const size_t first = summary.find("flush_pages()");
+  ASSERT_NE(first, std::string::npos);
+  EXPECT_EQ(summary.find("flush_pages()", first + 1), std::string::npos) << summary;
 }
 
 TEST(ExtractiveCompressor, KeepsUnitsInOriginalOrder) {

@@ -18,7 +18,7 @@
 namespace vmllm {
 namespace {
 
-constexpr uint32_t kUnit = 100;  // One token.
+constexpr uint64_t kUnit = 100;  // One token.
 
 enum Class : uint8_t { kLetter, kDigit, kSpace, kNewline, kPunct, kInvalid, kEnd };
 
@@ -130,7 +130,7 @@ uint32_t SymbolWeight(uint32_t cp) {
 enum Prefix { kNoPrefix, kSpacePrefix, kOtherPrefix };
 enum Segment { kLowerSeg, kCapitalSeg, kUpperSeg, kNoSeg };
 
-constexpr int kMaxSeg = 16;
+constexpr size_t kMaxSeg = 16;
 
 // Tokens for the first case segment of a word ("get" in " getValue"), by prefix, segment
 // class and length 1..16, measured with tiktoken. Short lowercase words after a space are
@@ -147,11 +147,11 @@ constexpr uint16_t kFirstSegment[3][3][kMaxSeg] = {
      {106, 135, 141, 141, 163, 166, 187, 225, 225, 245, 265, 285, 305, 325, 345, 365}}};
 
 // Extra tokens per letter beyond kMaxSeg, by segment class.
-constexpr uint32_t kLongSlope[3] = {19, 30, 30};
+constexpr uint64_t kLongSlope[3] = {19, 30, 30};
 
 // Later segments ("Value" in "getValue") often merge with their neighbours: a linear fit.
-uint32_t NextSegmentCost(Segment seg, uint32_t len) {
-  const uint32_t l = std::min<uint32_t>(len, kMaxSeg);
+uint64_t NextSegmentCost(Segment seg, size_t len) {
+  const uint64_t l = std::min(len, kMaxSeg);
   switch (seg) {
     case kLowerSeg: return 80;
     case kCapitalSeg: return (195 + 77 * l) / 10;
@@ -229,7 +229,7 @@ class WordCost {
     total_ += LetterWeight(cp);
   }
 
-  uint32_t Finish() {
+  uint64_t Finish() {
     Close();
     return std::max(total_, kUnit);
   }
@@ -242,7 +242,7 @@ class WordCost {
 
   void Close() {
     if (seg_ == kNoSeg) return;
-    const uint32_t extra = len_ > kMaxSeg ? (len_ - kMaxSeg) * kLongSlope[seg_] : 0;
+    const uint64_t extra = len_ > kMaxSeg ? (len_ - kMaxSeg) * kLongSlope[seg_] : 0;
     total_ += extra + (first_ ? kFirstSegment[prefix_][seg_][std::min(len_, kMaxSeg) - 1]
                               : NextSegmentCost(seg_, len_));
     first_ = false;
@@ -251,10 +251,10 @@ class WordCost {
 
   Prefix prefix_;
   Segment seg_ = kNoSeg;
-  int len_ = 0;
+  size_t len_ = 0;
   bool first_ = true;
   int prev_ = -1;  // Previous ASCII letter, 0..25.
-  uint32_t total_ = 0;
+  uint64_t total_ = 0;
 };
 
 size_t ScanWord(const uint8_t* s, size_t n, size_t i, Prefix prefix, uint64_t* cost) {
@@ -285,13 +285,13 @@ size_t ScanWord(const uint8_t* s, size_t n, size_t i, Prefix prefix, uint64_t* c
 
 // Tokens for a punctuation run of 0..8 units (a unit is a character, or a whole run of four
 // or more equal characters such as "-----").
-constexpr uint32_t kPunctCost[9] = {0, 100, 101, 111, 161, 202, 252, 301, 365};
+constexpr uint64_t kPunctCost[9] = {0, 100, 101, 111, 161, 202, 252, 301, 365};
 
 // " ?[^\s\p{L}\p{N}]++[\r\n]*+" starting at `i`.
 size_t ScanPunct(const uint8_t* s, size_t n, size_t i, uint64_t* cost) {
   if (s[i] == ' ') ++i;
-  uint32_t units = 0;
-  uint32_t extra = 0;
+  uint64_t units = 0;
+  uint64_t extra = 0;
   while (i < n) {
     const uint8_t b = s[i];
     if (b < 0x80) {
@@ -301,9 +301,9 @@ size_t ScanPunct(const uint8_t* s, size_t n, size_t i, uint64_t* cost) {
       const size_t run = j - i;
       if (run >= 4) {
         units += 1;
-        extra += static_cast<uint32_t>(run * kUnit / 32);  // Rulers merge into long tokens.
+        extra += run * kUnit / 32;  // Rulers merge into long tokens.
       } else {
-        units += static_cast<uint32_t>(run);
+        units += run;
       }
       i = j;
     } else {
@@ -314,15 +314,15 @@ size_t ScanPunct(const uint8_t* s, size_t n, size_t i, uint64_t* cost) {
     }
   }
   while (i < n && (s[i] == '\r' || s[i] == '\n')) ++i;
-  const uint32_t base = units <= 8 ? kPunctCost[units] : kPunctCost[8] + (units - 8) * 50;
+  const uint64_t base = units <= 8 ? kPunctCost[units] : kPunctCost[8] + (units - 8) * 50;
   *cost += std::max(base + extra, kUnit);
   return i;
 }
 
 // Whitespace is nearly always one token; only very long runs split.
-uint32_t WhitespaceCost(size_t chars, bool only_spaces) {
-  if (only_spaces) return kUnit + static_cast<uint32_t>(chars > 80 ? (chars - 80) * 100 / 110 : 0);
-  return kUnit + static_cast<uint32_t>(chars > 8 ? (chars - 8) * 100 / 24 : 0);
+uint64_t WhitespaceCost(uint64_t chars, bool only_spaces) {
+  if (only_spaces) return kUnit + (chars > 80 ? (chars - 80) * kUnit / 110 : 0);
+  return kUnit + (chars > 8 ? (chars - 8) * kUnit / 24 : 0);
 }
 
 // "\s++$ | \s*[\r\n] | \s+(?!\S) | \s" starting at `i`.
@@ -363,7 +363,7 @@ size_t ScanWhitespace(const uint8_t* s, size_t n, size_t i, uint64_t* cost) {
 }
 
 size_t ScanDigits(const uint8_t* s, size_t n, size_t i, uint64_t* cost) {
-  uint32_t piece = kUnit;
+  uint64_t piece = kUnit;
   for (int k = 0; k < 3; ++k) {
     const Char c = DecodeAt(s, n, i);
     if (c.cls != kDigit) break;

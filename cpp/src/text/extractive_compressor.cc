@@ -5,13 +5,15 @@
 // numbers, identifiers (snake_case, camelCase, dotted.names, calls, CONSTANTS) and words that
 // state decisions or contracts ("must", "raises"), divided by the square root of its length
 // so short dense units win without one-word units taking over. The best units are kept, in
-// their original order, while they fit in ratio * input bytes.
+// their original order, while they fit in ratio * input bytes; repeats and units without a
+// single word ("}", "---") are skipped. Ties keep the earlier unit, so output is stable.
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "vmllm/compressor.h"
@@ -32,6 +34,11 @@ bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
 bool IsWordChar(char c) { return IsAlpha(c) || IsDigit(c) || c == '_'; }
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'; }
 
+// Units like "}" or '"""' carry nothing worth a summary's bytes.
+bool HasWord(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return IsAlpha(c) || IsDigit(c); });
+}
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
@@ -45,16 +52,22 @@ struct Unit {
   double score = 0.0;
 };
 
-// A wrapped prose line continues on the next one; code lines end in brackets, colons or
-// semicolons, and indented or bulleted lines start something new.
+size_t Indent(std::string_view line) {
+  size_t i = 0;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  return i;
+}
+
+// A wrapped prose line continues on the next one: same indentation, no code punctuation,
+// ends inside a sentence and the next line starts with a word. Code lines, list items and
+// headings stand alone.
 bool ContinuesOnNextLine(std::string_view line, std::string_view next) {
   const std::string_view a = Trim(line);
-  if (a.empty() || next.empty() || IsSpace(next[0]) || next[0] == '-' || next[0] == '*' ||
-      next[0] == '#' || next[0] == '>' || next[0] == '`') {
-    return false;
-  }
+  const std::string_view b = Trim(next);
+  if (a.empty() || b.empty() || Indent(line) != Indent(next)) return false;
+  if (a.find_first_of("=;{}") != std::string_view::npos) return false;
   const char last = a.back();
-  return (IsAlpha(last) || IsDigit(last) || last == ',') && (IsAlpha(next[0]) || IsDigit(next[0]));
+  return (IsAlpha(last) || IsDigit(last) || last == ',') && (IsAlpha(b[0]) || IsDigit(b[0]));
 }
 
 // Splits `text` into trimmed, non-empty units.
@@ -81,7 +94,7 @@ std::vector<Unit> SplitUnits(std::string_view text) {
         emit(i + 1, true);
       }
     } else if ((c == '.' || c == '?' || c == '!') && i + 1 < text.size() && IsSpace(text[i + 1])) {
-      emit(i + 1, false);
+      emit(i + 1, text[i + 1] == '\n' || text[i + 1] == '\r');
     }
   }
   emit(text.size(), true);
@@ -111,7 +124,8 @@ double Score(std::string_view u) {
     const bool snake = w.find('_') != std::string_view::npos && w.size() > 2 && w.front() != '_';
     const bool dotted = j + 1 < u.size() && u[j] == '.' && IsWordChar(u[j + 1]);
     const bool call = j < u.size() && u[j] == '(';
-    const bool constant = has_upper && !has_lower && w.size() >= 2 && (IsAlpha(w[0]) || w[0] == '_');
+    const bool constant =
+        has_upper && !has_lower && w.size() >= 2 && (IsAlpha(w[0]) || w[0] == '_');
     if (has_digit && !has_lower && !has_upper) {
       raw += 1.0;  // A number.
     } else if (snake || camel || dotted || call || constant) {
@@ -148,12 +162,15 @@ class ExtractiveCompressor final : public Compressor {
     std::stable_sort(order.begin(), order.end(),
                      [&units](size_t a, size_t b) { return units[a].score > units[b].score; });
 
-    const size_t budget = std::max<size_t>(1, static_cast<size_t>(ratio_ * text.size()));
+    const double bytes = static_cast<double>(text.size());
+    const size_t budget = std::max<size_t>(1, static_cast<size_t>(ratio_ * bytes));
     std::vector<bool> keep(units.size(), false);
+    std::unordered_set<std::string_view> kept;  // Repeated sentences are kept once.
     size_t used = 0;
     for (size_t k : order) {
-      const size_t len = units[k].end - units[k].begin + (used > 0 ? 1 : 0);
-      if (used + len > budget) continue;
+      const std::string_view u = text.substr(units[k].begin, units[k].end - units[k].begin);
+      const size_t len = u.size() + (used > 0 ? 1 : 0);
+      if (used + len > budget || (used > 0 && !HasWord(u)) || !kept.insert(u).second) continue;
       keep[k] = true;
       used += len;
     }

@@ -4,8 +4,9 @@
 // dropped), the parts of compound words (snake_case, camelCase, letter/digit changes), and
 // pairs of adjacent words. Each feature is hashed with 64-bit FNV-1a plus a mixer; the hash
 // picks a bucket and a sign, and the feature adds its sublinear term frequency there. Signed
-// buckets keep collisions from adding up to a bias. Everything is integer hashing and sums
-// in a fixed order, so vectors are identical on every platform.
+// buckets keep collisions from adding up to a bias. Hashing is integer arithmetic and the
+// float sums run in hash order, so vectors do not depend on platform, thread or word order
+// (beyond libm's last-bit rounding of log).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
