@@ -309,6 +309,16 @@ TEST_F(PagerTest, ASecondPagerSeesPagesTheFirstWroteLater) {
   EXPECT_EQ(hits[0].page_id, ids[0]);
 }
 
+TEST_F(PagerTest, APageReplacedByAnotherPagerIsReadFresh) {
+  auto a = Open();
+  auto b = Open();
+  auto ids = *a->Ingest("shared", "first version of the page");
+  EXPECT_EQ(*b->RequestPage(ids[0], true), "first version of the page");
+  ASSERT_TRUE(*b->ReleasePage(ids[0], false));
+  ASSERT_TRUE(a->Ingest("shared", "second version of the page").ok());
+  EXPECT_EQ(*b->RequestPage(ids[0], true), "second version of the page");
+}
+
 TEST_F(PagerTest, AFailingL2NeverLosesAPage) {
   auto raw = std::make_unique<FaultInjectingTier>(NewMemoryTier({}, &clock_), 1.0, 42);
   FaultInjectingTier* l2 = raw.get();

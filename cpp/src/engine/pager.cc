@@ -68,8 +68,9 @@ class PagerImpl : public Pager {
   Result<PageInfo*> Lookup(std::string_view page_id);
   Status SyncFromStore();
   Result<std::string> LoadFull(PageInfo* page);
-  Result<std::string> RequestLocked(PageInfo* page, bool full,
+  Result<std::string> RequestLocked(PageInfo*& page, bool full,
                                     const std::unordered_set<PageKey>& protect);
+  Status Revalidate(PageInfo*& page);
   Status MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect);
   void EvictLocked(PageInfo* page, bool compress);
   void Forget(PageKey key);
@@ -284,7 +285,22 @@ Status PagerImpl::MakeRoom(size_t tokens, const std::unordered_set<PageKey>& pro
   return Status();
 }
 
-Result<std::string> PagerImpl::RequestLocked(PageInfo* page, bool full,
+// Another process may have replaced or deleted the page's document since this process loaded
+// its entry; L1 hits are served as they are, but every fault checks the store first (one
+// indexed lookup), so a stale cached copy is never paged in. Updates `page` when replaced.
+Status PagerImpl::Revalidate(PageInfo*& page) {
+  auto record = store_->FindPage(page->page_id);
+  if (!record.ok()) return record.status();
+  if (record->has_value() && (*record)->key == page->key) return Status();
+  std::string page_id = page->page_id;
+  Forget(page->key);
+  page = nullptr;
+  if (!record->has_value()) return Status::NotFound("page '" + page_id + "' was deleted");
+  page = table_.Insert(**record);
+  return Status();
+}
+
+Result<std::string> PagerImpl::RequestLocked(PageInfo*& page, bool full,
                                              const std::unordered_set<PageKey>& protect) {
   ++counters_.requests;
   TierStats& l1_stats = counters_.tiers[TierIndex(TierId::kL1)];
@@ -296,6 +312,7 @@ Result<std::string> PagerImpl::RequestLocked(PageInfo* page, bool full,
     MaybeFlushStats();
     return resident->text;
   }
+  if (!resident) VMLLM_RETURN_IF_ERROR(Revalidate(page));
   ++l1_stats.misses;
   ++counters_.faults;
   std::string content;
@@ -372,7 +389,8 @@ Result<std::string> PagerImpl::RequestPage(const std::string& page_id, bool full
   VMLLM_RETURN_IF_ERROR(CheckOpen());
   auto page = Lookup(page_id);
   if (!page.ok()) return page.status();
-  return RequestLocked(*page, full, {});
+  PageInfo* p = *page;
+  return RequestLocked(p, full, {});
 }
 
 Result<bool> PagerImpl::ReleasePage(const std::string& page_id, bool compress) {
@@ -418,7 +436,7 @@ Status PagerImpl::Pin(const std::string& page_id) {
   if (!resident) {
     auto loaded = RequestLocked(p, /*full=*/false, {});
     if (!loaded.ok()) return loaded.status();
-  }
+  }  // `p` now points at the fresh entry.
   p->pinned = true;
   table_.MarkDirty(p);
   return Status();
@@ -492,11 +510,12 @@ Result<std::vector<std::string>> PagerImpl::Fault(std::string_view description, 
   for (const SearchHit& hit : *hits) {
     PageInfo* p = table_.Find(hit.page_id);
     if (!p) continue;
-    auto loaded = RequestLocked(p, /*full=*/false, brought_in);
+    auto loaded = RequestLocked(p, /*full=*/false, brought_in);  // May refresh `p`.
     if (!loaded.ok()) {
       // No more room without undoing this call's own work: the fault is resolved as far as
       // the budget allows.
       if (loaded.status().code() == StatusCode::kResourceExhausted) break;
+      if (loaded.status().code() == StatusCode::kNotFound) continue;  // Deleted meanwhile.
       return loaded.status();
     }
     brought_in.insert(p->key);
@@ -626,12 +645,14 @@ Result<std::string> PagerImpl::ReceiveHandOff(std::string_view snapshot_json) {
       return page.status();
     }
     // The same view the sender had: whole pages stay whole, summaries stay summaries.
-    auto loaded = RequestLocked(*page, /*full=*/!as_summary.count(id), restored);
+    PageInfo* p = *page;
+    auto loaded = RequestLocked(p, /*full=*/!as_summary.count(id), restored);
     if (!loaded.ok()) {
       if (loaded.status().code() == StatusCode::kResourceExhausted) break;
+      if (loaded.status().code() == StatusCode::kNotFound) continue;  // Deleted meanwhile.
       return loaded.status();
     }
-    restored.insert((*page)->key);
+    restored.insert(p->key);
   }
   return snapshot->task_state_json;
 }
