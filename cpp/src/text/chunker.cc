@@ -2,12 +2,13 @@
 //
 // A page is found in three steps. (1) Estimate how far the page can reach: count the text
 // in segments that end where the tokenizer's pre-tokenisation splits anyway (before " word",
-// after a newline), so that summing segment counts tracks the count of the whole prefix;
-// coarse segments first, then word-sized ones and single characters inside the segment that
-// overflows. (2) Scan that window once for cut points and take the best-ranked one in its
-// back half. (3) Count the chosen page exactly; if the estimate was optimistic, lower the
-// budget by the overshoot and choose again. Every byte is counted a small constant number of
-// times, and memory holds only the segment list of the current page.
+// after a newline, where a word meets punctuation), so that summing segment counts tracks
+// the count of the whole prefix; coarse segments first, then word-sized ones and single
+// characters inside the segment that overflows. (2) Scan that window once for cut points and
+// take the best-ranked one in its back half. (3) Count the chosen page exactly; if the
+// estimate was optimistic, lower the budget by the overshoot and choose again. Every byte is
+// counted a small constant number of times (about 2.2 for 2000-token pages), and memory
+// holds only the segment list of the current page.
 #include "vmllm/chunker.h"
 
 #include <algorithm>
@@ -28,6 +29,9 @@ constexpr size_t kMaxFineBytes = 64;  // Longest word-level segment.
 bool IsBlank(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsPunct(char c) { return c > ' ' && c < 0x7F && !IsAlpha(c) && !IsDigit(c); }
 
 // True if a code fence ("```" or "~~~" after at most three spaces) starts the line at `p`.
 bool FenceAt(std::string_view t, size_t p) {
@@ -81,14 +85,18 @@ class PageCutter {
   }
 
   // True if the pre-tokenisation splits at `b` whatever surrounds it, so counts of the text
-  // before and after `b` add up: before a single space that starts a word, or at the start
-  // of a line that does not begin with whitespace.
+  // before and after `b` add up: before a single space that starts a word, at the start of a
+  // line that does not begin with whitespace, where a letter or digit run meets punctuation,
+  // and where letters meet digits.
   bool IsSplitPoint(size_t b) const {
     if (b == 0 || b >= text_.size()) return true;
     const char prev = text_[b - 1];
     const char cur = text_[b];
     if (prev == '\n') return !IsBlank(cur);
-    return cur == ' ' && !IsBlank(prev) && b + 1 < text_.size() && !IsBlank(text_[b + 1]);
+    if (cur == ' ') return !IsBlank(prev) && b + 1 < text_.size() && !IsBlank(text_[b + 1]);
+    if (IsAlpha(prev)) return IsDigit(cur) || IsPunct(cur);
+    if (IsDigit(prev)) return IsAlpha(cur) || IsPunct(cur);
+    return false;
   }
 
   // End of a segment that starts at `pos`: the first split point between `min_len` and
@@ -206,14 +214,15 @@ class PageCutter {
 
   // Keeps track of whether the next page starts inside a fenced code block.
   void AdvanceFence(size_t start, size_t cut) {
+    const std::string_view page = text_.substr(0, cut);  // Never search past the page.
     size_t p = start;
     if (p != 0 && text_[p - 1] != '\n') {
-      p = text_.find('\n', p);
+      p = page.find('\n', p);
       p = p == std::string_view::npos ? cut : p + 1;
     }
     while (p < cut) {
       if (FenceAt(text_, p)) in_fence_ = !in_fence_;
-      const size_t nl = text_.find('\n', p);
+      const size_t nl = page.find('\n', p);
       if (nl == std::string_view::npos) break;
       p = nl + 1;
     }
