@@ -42,6 +42,8 @@ class PagerImpl : public Pager {
 
   Result<std::vector<std::string>> Ingest(std::string_view doc_id, std::string_view text) override;
   Result<std::string> RequestPage(const std::string& page_id, bool full) override;
+  Result<std::vector<std::string>> RequestPages(const std::vector<std::string>& page_ids,
+                                                bool full) override;
   Result<bool> ReleasePage(const std::string& page_id, bool compress) override;
   Status Pin(const std::string& page_id) override;
   Status Unpin(const std::string& page_id) override;
@@ -90,6 +92,8 @@ class PagerImpl : public Pager {
   PageKey synced_key_ = 0;  // Every stored page with a key <= this is in the table.
   PagerStats counters_;
   double last_stats_flush_ = 0;
+  // L2 reads RequestPages fetched in one batch, consumed by LoadFull; empty outside that call.
+  std::unordered_map<PageKey, Result<std::string>> l2_prefetched_;
   bool closed_ = false;
   mutable std::mutex mu_;
 };
@@ -242,7 +246,14 @@ void PagerImpl::Forget(PageKey key) {
 Result<std::string> PagerImpl::LoadFull(PageInfo* page) {
   for (Tier* tier : {l2_.get(), l3_.get(), l4_.get()}) {
     TierStats& stats = counters_.tiers[TierIndex(tier->id())];
-    auto text = tier->Get(page->key);
+    auto prefetched = tier == l2_.get() ? l2_prefetched_.find(page->key) : l2_prefetched_.end();
+    Result<std::string> text = Status::NotFound("");
+    if (prefetched != l2_prefetched_.end()) {
+      text = std::move(prefetched->second);
+      l2_prefetched_.erase(prefetched);
+    } else {
+      text = tier->Get(page->key);
+    }
     if (text.ok() && ContentHash(*text) == page->content_hash) {
       ++stats.hits;
       if (tier == l4_.get() && page->durable_tier == TierId::kL4) {
@@ -373,6 +384,43 @@ Result<std::string> PagerImpl::RequestPage(const std::string& page_id, bool full
   auto page = Lookup(page_id);
   if (!page.ok()) return page.status();
   return RequestLocked(*page, full, {});
+}
+
+Result<std::vector<std::string>> PagerImpl::RequestPages(const std::vector<std::string>& page_ids,
+                                                          bool full) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  std::vector<PageInfo*> pages;
+  std::vector<PageKey> to_fetch;
+  for (const std::string& id : page_ids) {
+    auto page = Lookup(id);
+    if (!page.ok()) return page.status();
+    pages.push_back(*page);
+    const L1Context::Resident* resident = l1_->Find((*page)->key);
+    bool needs_text = full || !(*page)->compressed;
+    if (needs_text && (!resident || resident->is_summary)) to_fetch.push_back((*page)->key);
+  }
+  if (!to_fetch.empty()) {
+    auto texts = l2_->GetMany(to_fetch);
+    for (size_t i = 0; i < to_fetch.size(); ++i) {
+      l2_prefetched_.insert_or_assign(to_fetch[i], std::move(texts[i]));
+    }
+  }
+  std::vector<std::string> out;
+  std::unordered_set<PageKey> brought_in;
+  Status status;
+  for (PageInfo* page : pages) {
+    auto loaded = RequestLocked(page, full, brought_in);
+    if (!loaded.ok()) {
+      status = loaded.status();
+      break;
+    }
+    brought_in.insert(page->key);
+    out.push_back(std::move(loaded).value());
+  }
+  l2_prefetched_.clear();
+  if (!status.ok()) return status;
+  return out;
 }
 
 Result<bool> PagerImpl::ReleasePage(const std::string& page_id, bool compress) {
