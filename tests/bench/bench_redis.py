@@ -5,6 +5,7 @@ Three ways of reading the same N page values from one local redis-server, in one
 * vmllm: ``VirtualMemory.request_pages(ids)`` — the pages are faulted into L1 through the
   pipelined batch read (GETEX for every key in one round trip), hash-checked and made resident;
 * redis-py: the same keys fetched with ``GET`` one by one (one round trip each);
+* vmllm with the embedded (in-process) L2, as a reference for the pager's own page-in cost;
 * ``redis-benchmark -t get`` with one client, unpipelined and pipelined (``-P 100``), values of
   the same size: Redis's own figure for the server and the loopback link.
 
@@ -71,6 +72,22 @@ def _redis_benchmark(port: int, size: int, pipeline: int, requests: int) -> floa
     return float(match.group(1))
 
 
+def _embedded_l2_times(path: str, args: argparse.Namespace) -> list[float]:
+    """The same page-in with the in-process L2: what the pager itself costs, without Redis."""
+    vm = vmllm.VirtualMemory(path, l1_tokens=200 * args.pages, page_tokens=150, l2="memory")
+    ids = vm.ingest("bench", _document(args.pages))
+    vm.request_pages(ids, full=True)
+    times = []
+    for _ in range(args.repeat):
+        for page_id in vm.active_pages():
+            vm.release_page(page_id, compress=False)
+        start = time.perf_counter()
+        vm.request_pages(ids, full=True)
+        times.append(time.perf_counter() - start)
+    vm.close()
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pages", type=int, default=1000)
@@ -115,8 +132,10 @@ def main() -> int:
                 client.get(key)
             redispy_times.append(time.perf_counter() - start)
         vm.close()
+        memory_times = _embedded_l2_times(os.path.join(directory, "memory"), args)
 
         vmllm_rate = args.pages / statistics.median(vmllm_times)
+        memory_rate = args.pages / statistics.median(memory_times)
         redispy_rate = args.pages / statistics.median(redispy_times)
         requests = max(20000, args.pages * 20)
         bench_single = _redis_benchmark(port, size, 1, requests)
@@ -135,6 +154,8 @@ def main() -> int:
     rows = [
         ("vmllm `request_pages` (pipelined GETEX + page-in to L1)", vmllm_rate),
         ("redis-py `GET` one by one", redispy_rate),
+        ("(reference) vmllm `request_pages` with the embedded L2: page-in cost alone",
+         memory_rate),
         ("`redis-benchmark -t get -c 1` (no pipeline)", bench_single),
         ("`redis-benchmark -t get -c 1 -P 100`", bench_pipelined),
     ]

@@ -72,7 +72,8 @@ class PagerImpl : public Pager {
   Result<std::string> LoadFull(PageInfo* page);
   Result<std::string> RequestLocked(PageInfo* page, bool full,
                                     const std::unordered_set<PageKey>& protect);
-  Status MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect);
+  // Evicts by policy until `tokens` fit, sparing pinned pages, `protect` and `incoming`.
+  Status MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect, PageKey incoming);
   void EvictLocked(PageInfo* page, bool compress);
   void Forget(PageKey key);
   Result<std::vector<SearchHit>> SearchLocked(std::string_view query, size_t n, SearchMode mode);
@@ -277,11 +278,12 @@ Result<std::string> PagerImpl::LoadFull(PageInfo* page) {
   return Status::NotFound("page '" + page->page_id + "' is no longer in the store");
 }
 
-Status PagerImpl::MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect) {
+Status PagerImpl::MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect,
+                           PageKey incoming) {
   while (l1_->free_tokens() < tokens) {
     auto victim = policy_->PickVictim([&](PageKey key) {
       const PageInfo* p = table_.FindKey(key);
-      return p && !p->pinned && !protect.count(key);
+      return p && !p->pinned && key != incoming && !protect.count(key);
     });
     if (!victim) {
       return Status::ResourceExhausted(
@@ -330,9 +332,8 @@ Result<std::string> PagerImpl::RequestLocked(PageInfo* page, bool full,
     l1_->Erase(page->key);
     policy_->OnErase(page->key);
   }
-  std::unordered_set<PageKey> keep = protect;
-  keep.insert(page->key);
-  VMLLM_RETURN_IF_ERROR(MakeRoom(tokens, keep));
+  // No copy of `protect`: batch page-ins pass sets that grow with every page.
+  VMLLM_RETURN_IF_ERROR(MakeRoom(tokens, protect, page->key));
   l1_->PutView(page->key, content, tokens, as_summary);
   policy_->OnInsert(page->key, tokens);
   table_.SetTier(page, TierId::kL1);
