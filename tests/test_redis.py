@@ -303,3 +303,15 @@ def test_request_pages_returns_each_page_in_order_with_the_embedded_l2(
         vm.request_pages("doc::chunk_0000")  # type: ignore[arg-type]
     with pytest.raises(KeyError):
         vm.request_pages(["no such page"])
+
+
+def test_benchmark_smoke_run(python_env: dict[str, str]) -> None:
+    """The Redis benchmark runs end to end (tiny sizes: a smoke run, not a measurement)."""
+    if shutil.which("redis-benchmark") is None:
+        pytest.skip("redis-benchmark is not installed")
+    script = Path(__file__).parent / "bench" / "bench_redis.py"
+    out = subprocess.run([sys.executable, str(script), "--pages", "40", "--repeat", "1"],
+                         env=python_env, capture_output=True, text=True, timeout=300,
+                         check=True).stdout
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "×" in line]
+    assert len(rows) == 5 and "request_pages" in rows[0] and rows[0].endswith("1.00× |")
