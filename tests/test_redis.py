@@ -44,6 +44,19 @@ class RedisProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        if self.process is not None:  # A restart keeps its port.
+            self._start_once()
+            return
+        for attempt in range(5):  # A parallel test may take the free port first.
+            try:
+                self._start_once()
+                return
+            except RuntimeError:
+                if attempt == 4:
+                    raise
+                self.port = _free_port()
+
+    def _start_once(self) -> None:
         args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--loglevel", "warning", *self.extra]
         if self.unix_socket:
@@ -60,6 +73,7 @@ class RedisProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self.process.returncode}")
             time.sleep(0.01)
+        self.kill()
         raise RuntimeError("redis-server did not start")
 
     def kill(self) -> None:

@@ -74,7 +74,16 @@ bool RedisServer::Available() {
 
 bool RedisServer::Start() {
   if (pid_ > 0) return true;
-  if (port_ == 0) port_ = FreePort();
+  if (port_ != 0) return StartOnce();  // A restart keeps its port.
+  // A free port may be taken by a parallel test before redis-server binds it: try a few.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    port_ = FreePort();
+    if (StartOnce()) return true;
+  }
+  return false;
+}
+
+bool RedisServer::StartOnce() {
   std::vector<std::string> args = {"redis-server", "--port", std::to_string(port_),
                                    "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                                    "--loglevel", "warning"};

@@ -30,6 +30,8 @@ class RedisServer {
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
  private:
+  bool StartOnce();
+
   std::vector<std::string> extra_args_;
   std::string unix_socket_;
   int port_ = 0;

@@ -101,7 +101,9 @@ TEST(RedisClient, PipelinedBatchesKeepOrderAndMarkMisses) {
   ASSERT_TRUE(server.Start());
   RedisClient client(Local(server));
   std::vector<std::pair<std::string, std::string>> entries;
-  for (int i = 0; i < 300; ++i) entries.emplace_back("b" + std::to_string(i), std::to_string(i * i));
+  for (int i = 0; i < 300; ++i) {
+    entries.emplace_back("b" + std::to_string(i), std::to_string(i * i));
+  }
   ASSERT_TRUE(client.SetMany(entries, 60).ok());
   std::vector<std::string> keys = {"b7", "nope", "b299", "b0"};
   auto got = client.GetMany(keys, 60);
