@@ -7,6 +7,7 @@
 #include "status_to_python.h"
 #include "vmllm/eviction_policy.h"
 #include "vmllm/pager.h"
+#include "vmllm/redis_tier.h"
 
 namespace py = pybind11;
 
@@ -114,8 +115,11 @@ void RegisterEngine(py::module_& m) {
   py::class_<Pager>(m, "Pager")
       .def(py::init([](const std::string& path, size_t l1_tokens, size_t page_tokens,
                        const std::string& policy, uint64_t l2_bytes, double l2_ttl_seconds,
-                       double stats_flush_seconds) {
+                       double stats_flush_seconds, const std::string& l2_url) {
              PagerOptions o;
+             if (!l2_url.empty()) {  // A Redis L2; connecting may block.
+               o.l2_tier = Blocking([&] { return OpenRedisTier(l2_url, path, l2_ttl_seconds); });
+             }
              o.path = path;
              o.l1_tokens = l1_tokens;
              o.page_tokens = page_tokens;
@@ -127,7 +131,8 @@ void RegisterEngine(py::module_& m) {
            }),
            py::arg("path"), py::arg("l1_tokens") = 6000, py::arg("page_tokens") = 2000,
            py::arg("policy") = "lru", py::arg("l2_bytes") = 64ull << 20,
-           py::arg("l2_ttl_seconds") = 3600.0, py::arg("stats_flush_seconds") = 2.0)
+           py::arg("l2_ttl_seconds") = 3600.0, py::arg("stats_flush_seconds") = 2.0,
+           py::arg("l2_url") = "")
       .def("ingest", [](Pager& p, py::handle doc_id, py::handle text) {
         std::string_view id = Utf8View(doc_id, "doc_id");
         std::string_view body = Utf8View(text, "text");
@@ -136,6 +141,9 @@ void RegisterEngine(py::module_& m) {
       .def("request_page", [](Pager& p, const std::string& id, bool full) {
         return Blocking([&] { return p.RequestPage(id, full); });
       }, py::arg("page_id"), py::arg("full") = false)
+      .def("request_pages", [](Pager& p, const std::vector<std::string>& ids, bool full) {
+        return Blocking([&] { return p.RequestPages(ids, full); });
+      }, py::arg("page_ids"), py::arg("full") = false)
       .def("release_page", [](Pager& p, const std::string& id, bool compress) {
         return Blocking([&] { return p.ReleasePage(id, compress); });
       }, py::arg("page_id"), py::arg("compress") = true)

@@ -10,7 +10,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, Union
 
-from . import _core
+from . import _backends, _core
 from .errors import InvalidArgumentError
 
 Text = Union[str, bytes]
@@ -73,6 +73,11 @@ class VirtualMemory:
         policy: Eviction policy name; see :func:`vmllm.eviction_policies`.
         l2_bytes: Byte cap of the embedded L2 cache.
         l2_ttl_seconds: Time to live of an L2 entry, refreshed on every read.
+        l2: The L2 backend: ``"memory"`` (embedded), ``"redis://[user:password@]host:port/db"``
+            or ``"unix:///path/to/redis.sock?db=N"`` (a Redis shared by every process on the
+            same store). ``None`` (the default) means ``$REDIS_URL`` if set, else ``"memory"``.
+            An unreachable Redis is logged (logger ``"vmllm"``) and counted in ``stats()``;
+            pages are then read from L3/L4, and Redis is used again once it is back.
 
     Safe to share between threads; every blocking call releases the GIL. Use it as a context
     manager, or call :meth:`close`, so that write-behind statistics reach the disk.
@@ -96,11 +101,13 @@ class VirtualMemory:
         l2_bytes: int = 64 << 20,
         l2_ttl_seconds: float = 3600.0,
         stats_flush_seconds: float = 2.0,
+        l2: str | None = None,
     ) -> None:
         for name, value in (("l1_tokens", l1_tokens), ("page_tokens", page_tokens),
                             ("l2_bytes", l2_bytes)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise InvalidArgumentError(f"{name} must be a positive int, not {value!r}")
+        l2_url = _backends.resolve_l2(l2)
         self._temporary = path is None
         self._path = tempfile.mkdtemp(prefix="vmllm-") if path is None else os.fspath(path)
         try:
@@ -112,11 +119,16 @@ class VirtualMemory:
                 l2_bytes=l2_bytes,
                 l2_ttl_seconds=float(l2_ttl_seconds),
                 stats_flush_seconds=float(stats_flush_seconds),
+                l2_url=l2_url,
             )
         except BaseException:
             if self._temporary:
                 shutil.rmtree(self._path, ignore_errors=True)
             raise
+        finally:
+            _backends.log_backend_warnings()
+        if l2_url:
+            self._pager = _backends.WarningPager(self._pager)  # type: ignore[assignment]
         self._closed = False
         # Whatever happens to this object, a temporary store does not outlive it.
         self._finalizer = weakref.finalize(
@@ -157,6 +169,18 @@ class VirtualMemory:
             CapacityError: pinned pages leave no room for it.
         """
         return str(self._pager.request_page(page_id, full=full))
+
+    def request_pages(self, page_ids: list[str], full: bool = False) -> list[str]:
+        """Page in several pages at once; return what L1 holds for each, in order.
+
+        Like :meth:`request_page` for each id, but the pages that must be faulted in are read
+        from L2 in one batch (one pipelined round trip to Redis). Pages this call brings in are
+        never evicted to make room for one another: :class:`~vmllm.CapacityError` when they do
+        not all fit.
+        """
+        if isinstance(page_ids, str):
+            raise InvalidArgumentError("page_ids must be a list of page ids, not a str")
+        return [str(t) for t in self._pager.request_pages(list(page_ids), full=full)]
 
     def release_page(self, page_id: str, compress: bool = True) -> bool:
         """Page ``page_id`` out of L1 into L2 (and the L3 swap), compressing it first.

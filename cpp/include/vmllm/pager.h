@@ -101,6 +101,13 @@ class Pager {
   // when pinned pages leave no room.
   virtual Result<std::string> RequestPage(const std::string& page_id, bool full) = 0;
 
+  // RequestPage for several pages, with one batched L2 read (one Redis round trip) for all the
+  // pages that must be faulted in; returns what L1 holds for each, in order. A page this call
+  // brought in is never evicted to make room for another of its pages: ResourceExhausted when
+  // they do not all fit (the pages before the one that failed stay resident).
+  virtual Result<std::vector<std::string>> RequestPages(const std::vector<std::string>& page_ids,
+                                                        bool full) = 0;
+
   // Moves a resident page out of L1 into L2 (and the L3 swap), compressing it first when asked.
   // Returns false when the page was not resident. NotFound for an unknown id.
   virtual Result<bool> ReleasePage(const std::string& page_id, bool compress) = 0;

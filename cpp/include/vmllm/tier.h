@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "vmllm/page.h"
 #include "vmllm/status.h"
@@ -37,6 +38,15 @@ class Tier {
   virtual Result<bool> Contains(PageKey key) = 0;
   virtual TierUsage Usage() const = 0;
 
+  // Get for many keys at once, one result per key in order. Remote tiers override it to make
+  // one round trip (Redis pipelining); the default calls Get for each key.
+  virtual std::vector<Result<std::string>> GetMany(const std::vector<PageKey>& keys) {
+    std::vector<Result<std::string>> out;
+    out.reserve(keys.size());
+    for (PageKey key : keys) out.push_back(Get(key));
+    return out;
+  }
+
   // Called synchronously, from inside this tier's own calls, for each entry the tier drops on
   // its own (byte cap, TTL), so the page table never claims a copy that is gone. Tiers whose
   // backend expires entries out of sight (Redis) cannot report them; readers then find out on
@@ -46,7 +56,8 @@ class Tier {
 };
 
 // Forwards every call to `target`; subclass it and override one call to change one behaviour
-// (fault injection, counting, latency).
+// (fault injection, counting, latency). GetMany is not forwarded: it goes through this
+// wrapper's Get, so an overridden Get sees batch reads too.
 class TierWrapper : public Tier {
  public:
   explicit TierWrapper(std::unique_ptr<Tier> target) : target_(std::move(target)) {}

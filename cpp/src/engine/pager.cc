@@ -42,6 +42,8 @@ class PagerImpl : public Pager {
 
   Result<std::vector<std::string>> Ingest(std::string_view doc_id, std::string_view text) override;
   Result<std::string> RequestPage(const std::string& page_id, bool full) override;
+  Result<std::vector<std::string>> RequestPages(const std::vector<std::string>& page_ids,
+                                                bool full) override;
   Result<bool> ReleasePage(const std::string& page_id, bool compress) override;
   Status Pin(const std::string& page_id) override;
   Status Unpin(const std::string& page_id) override;
@@ -71,7 +73,8 @@ class PagerImpl : public Pager {
   Result<std::string> RequestLocked(PageInfo*& page, bool full,
                                     const std::unordered_set<PageKey>& protect);
   Status Revalidate(PageInfo*& page);
-  Status MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect);
+  // Evicts by policy until `tokens` fit, sparing pinned pages, `protect` and `incoming`.
+  Status MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect, PageKey incoming);
   void EvictLocked(PageInfo* page, bool compress);
   void Forget(PageKey key);
   Result<std::vector<SearchHit>> SearchLocked(std::string_view query, size_t n, SearchMode mode);
@@ -91,6 +94,8 @@ class PagerImpl : public Pager {
   PageKey synced_key_ = 0;  // Every stored page with a key <= this is in the table.
   PagerStats counters_;
   double last_stats_flush_ = 0;
+  // L2 reads RequestPages fetched in one batch, consumed by LoadFull; empty outside that call.
+  std::unordered_map<PageKey, Result<std::string>> l2_prefetched_;
   bool closed_ = false;
   mutable std::mutex mu_;
 };
@@ -243,7 +248,14 @@ void PagerImpl::Forget(PageKey key) {
 Result<std::string> PagerImpl::LoadFull(PageInfo* page) {
   for (Tier* tier : {l2_.get(), l3_.get(), l4_.get()}) {
     TierStats& stats = counters_.tiers[TierIndex(tier->id())];
-    auto text = tier->Get(page->key);
+    auto prefetched = tier == l2_.get() ? l2_prefetched_.find(page->key) : l2_prefetched_.end();
+    Result<std::string> text = Status::NotFound("");
+    if (prefetched != l2_prefetched_.end()) {
+      text = std::move(prefetched->second);
+      l2_prefetched_.erase(prefetched);
+    } else {
+      text = tier->Get(page->key);
+    }
     if (text.ok() && ContentHash(*text) == page->content_hash) {
       ++stats.hits;
       if (tier == l4_.get() && page->durable_tier == TierId::kL4) {
@@ -267,11 +279,12 @@ Result<std::string> PagerImpl::LoadFull(PageInfo* page) {
   return Status::NotFound("page '" + page->page_id + "' is no longer in the store");
 }
 
-Status PagerImpl::MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect) {
+Status PagerImpl::MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect,
+                           PageKey incoming) {
   while (l1_->free_tokens() < tokens) {
     auto victim = policy_->PickVictim([&](PageKey key) {
       const PageInfo* p = table_.FindKey(key);
-      return p && !p->pinned && !protect.count(key);
+      return p && !p->pinned && key != incoming && !protect.count(key);
     });
     if (!victim) {
       return Status::ResourceExhausted(
@@ -336,9 +349,8 @@ Result<std::string> PagerImpl::RequestLocked(PageInfo*& page, bool full,
     l1_->Erase(page->key);
     policy_->OnErase(page->key);
   }
-  std::unordered_set<PageKey> keep = protect;
-  keep.insert(page->key);
-  VMLLM_RETURN_IF_ERROR(MakeRoom(tokens, keep));
+  // No copy of `protect`: batch page-ins pass sets that grow with every page.
+  VMLLM_RETURN_IF_ERROR(MakeRoom(tokens, protect, page->key));
   l1_->PutView(page->key, content, tokens, as_summary);
   policy_->OnInsert(page->key, tokens);
   table_.SetTier(page, TierId::kL1);
@@ -391,6 +403,43 @@ Result<std::string> PagerImpl::RequestPage(const std::string& page_id, bool full
   if (!page.ok()) return page.status();
   PageInfo* p = *page;
   return RequestLocked(p, full, {});
+}
+
+Result<std::vector<std::string>> PagerImpl::RequestPages(const std::vector<std::string>& page_ids,
+                                                          bool full) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  std::vector<PageInfo*> pages;
+  std::vector<PageKey> to_fetch;
+  for (const std::string& id : page_ids) {
+    auto page = Lookup(id);
+    if (!page.ok()) return page.status();
+    pages.push_back(*page);
+    const L1Context::Resident* resident = l1_->Find((*page)->key);
+    bool needs_text = full || !(*page)->compressed;
+    if (needs_text && (!resident || resident->is_summary)) to_fetch.push_back((*page)->key);
+  }
+  if (!to_fetch.empty()) {
+    auto texts = l2_->GetMany(to_fetch);
+    for (size_t i = 0; i < to_fetch.size(); ++i) {
+      l2_prefetched_.insert_or_assign(to_fetch[i], std::move(texts[i]));
+    }
+  }
+  std::vector<std::string> out;
+  std::unordered_set<PageKey> brought_in;
+  Status status;
+  for (PageInfo* page : pages) {
+    auto loaded = RequestLocked(page, full, brought_in);
+    if (!loaded.ok()) {
+      status = loaded.status();
+      break;
+    }
+    brought_in.insert(page->key);
+    out.push_back(std::move(loaded).value());
+  }
+  l2_prefetched_.clear();
+  if (!status.ok()) return status;
+  return out;
 }
 
 Result<bool> PagerImpl::ReleasePage(const std::string& page_id, bool compress) {
