@@ -263,7 +263,9 @@ class VirtualMemory:
     def stats(self) -> dict[str, Any]:
         """Counters and occupancy: per tier (``stats()["tiers"]["L2"]["hits"]``…) hits,
         misses, errors, pages, bytes and tokens; plus faults, evictions, releases,
-        compressions, searches and the L1 budget."""
+        compressions, searches and the L1 budget. With an LLM or Python compressor also
+        ``compression_fallbacks`` (jobs that failed and got the extractive summary),
+        ``compressions_pending`` and ``last_compression_error``."""
         return dict(self._pager.stats())
 
     # --- hand-off --------------------------------------------------------------------------
