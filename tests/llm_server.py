@@ -71,6 +71,7 @@ class ScriptedServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # Keep-alive: lets the client reuse connections.
+            disable_nagle_algorithm = True  # Headers and body go out in separate writes.
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -78,7 +79,10 @@ class ScriptedServer:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 server._serve(self)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 64  # The default 5 drops concurrent connects (a 1 s SYN retry).
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
