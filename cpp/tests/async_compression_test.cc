@@ -170,24 +170,30 @@ TEST(EmbedBatchTest, TheDefaultMatchesOneTextAtATime) {
 
 TEST_F(AsyncCompressionTest, TextsToEmbedListsPagesUntilTheirVectorsArrive) {
   auto embedder = std::make_shared<ProvidedEmbedder>("python:test", 64);
-  auto hashing = NewHashingEmbedder(64);
   auto pager = Open(embedder);
-  auto ids = pager->Ingest("doc", Document(6));
+  auto ids = pager->Ingest("doc", Document(12));
   ASSERT_TRUE(ids.ok());
+  ASSERT_GE(ids->size(), 3u);
   auto texts = pager->TextsToEmbed(100);
   ASSERT_TRUE(texts.ok());
   ASSERT_EQ(texts->size(), ids->size());
   for (size_t i = 0; i < ids->size(); ++i) EXPECT_EQ((*texts)[i], *pager->ReadPage((*ids)[i]));
+  // Page i gets the i-th unit vector, so a query with the third one must find the third page.
+  auto unit = [](size_t i) {
+    std::vector<float> v(64, 0.f);
+    v[i] = 1.f;
+    return v;
+  };
   std::vector<std::vector<float>> vectors;
-  for (const auto& t : *texts) vectors.push_back(hashing->Embed(t));
+  for (size_t i = 0; i < texts->size(); ++i) vectors.push_back(unit(i));
   ASSERT_TRUE(embedder->Provide(*texts, vectors).ok());
   EXPECT_TRUE(pager->TextsToEmbed(100)->empty());
-  std::string query = "Section 4 about topic 4";
-  ASSERT_TRUE(embedder->Provide({query}, {hashing->Embed(query)}).ok());
+  std::string query = "which page is the third";
+  ASSERT_TRUE(embedder->Provide({query}, {unit(2)}).ok());
   auto hits = pager->Search(query, 1, SearchMode::kVector);
   ASSERT_TRUE(hits.ok()) << hits.status().ToString();
   ASSERT_EQ(hits->size(), 1u);
-  EXPECT_NE(pager->ReadPage((*hits)[0].page_id)->find("Section 4 about"), std::string::npos);
+  EXPECT_EQ((*hits)[0].page_id, (*ids)[2]);
   // Without the query's vector, vector search reports it; hybrid falls back to keywords.
   EXPECT_EQ(pager->Search("unprovided", 1, SearchMode::kVector).status().code(),
             StatusCode::kBackendUnavailable);
