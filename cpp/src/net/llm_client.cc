@@ -37,7 +37,8 @@ class LlmClientImpl : public LlmClient {
 
   Result<std::string> Chat(const std::string& model, const std::vector<ChatMessage>& messages,
                            const std::atomic<bool>* cancel) override {
-    json body = {{"model", model}, {"temperature", 0}, {"messages", json::array()}};
+    // No sampling parameters: reasoning models reject "temperature".
+    json body = {{"model", model}, {"messages", json::array()}};
     for (const ChatMessage& m : messages) {
       body["messages"].push_back({{"role", m.role}, {"content", m.content}});
     }
