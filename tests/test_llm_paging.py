@@ -257,6 +257,25 @@ def test_a_failing_python_compressor_falls_back_and_logs(
     assert "model unavailable" in caplog.text
 
 
+def test_a_failing_python_embedder_loses_no_page_and_recovers(store: str) -> None:
+    healthy = {"on": True}
+
+    def flaky(texts: list[str]) -> list[list[float]]:
+        if not healthy["on"]:
+            raise ConnectionError("embedding service down")
+        return [word_vector(t) for t in texts]
+
+    with vmllm.VirtualMemory(store, l1_tokens=400, page_tokens=100, embedder=flaky) as vm:
+        healthy["on"] = False
+        ids = vm.ingest("doc", "alpha beta gamma.\n\n" + paragraphs(3))
+        assert vm.read_page(ids[0]).startswith("alpha")  # Stored all the same.
+        assert vm.semantic_find("alpha", n=1) == [ids[0]]  # Keywords alone.
+        with pytest.raises(vmllm.BackendUnavailableError):
+            vm.semantic_find("alpha", n=1, mode="vector")
+        healthy["on"] = True
+        assert vm.semantic_find("alpha beta gamma", n=1, mode="vector") == [ids[0]]
+
+
 def test_bad_backend_arguments_are_rejected(store: str) -> None:
     with pytest.raises(vmllm.InvalidArgumentError, match="compressor"):
         vmllm.VirtualMemory(store, compressor="gpt-4o")

@@ -170,17 +170,26 @@ class Backends:
             texts = list(pager.texts_to_embed(_EMBED_BATCH))
             if not texts or texts == previous:  # Done, or no progress (not for want of vectors).
                 return
-            self._provided.provide(texts, self._vectors(texts))
+            try:
+                vectors = self._vectors(texts)
+            except Exception as exc:  # A failing embedder degrades search; it never loses pages.
+                _log.warning("vmllm: the embedder failed; pages wait for their vectors: %s", exc)
+                return
+            self._provided.provide(texts, vectors)
             previous = texts
 
     def provide_query(self, query: str) -> None:
         """Hand over the vector of a query the core is about to search for."""
         if self._provided is None:
             return
-        if self._embed_query is not None:
-            vector = [float(x) for x in self._embed_query(query)]
-        else:
-            vector = self._vectors([query])[0]
+        try:
+            if self._embed_query is not None:
+                vector = [float(x) for x in self._embed_query(query)]
+            else:
+                vector = self._vectors([query])[0]
+        except Exception as exc:  # Hybrid search falls back to keywords; vector search raises.
+            _log.warning("vmllm: the embedder failed on a query: %s", exc)
+            return
         self._provided.provide([query], [vector])
 
     # --- compression -----------------------------------------------------------------------
