@@ -44,6 +44,9 @@ py::dict StatsDict(const PagerStats& s) {
   d["releases"] = s.releases;
   d["compressions"] = s.compressions;
   d["compression_failures"] = s.compression_failures;
+  d["compression_fallbacks"] = s.compression_fallbacks;
+  d["compressions_pending"] = s.compressions_pending;
+  d["last_compression_error"] = s.last_compression_error;
   d["ingested_documents"] = s.ingested_documents;
   d["ingested_pages"] = s.ingested_pages;
   d["ingested_bytes"] = s.ingested_bytes;
@@ -115,7 +118,9 @@ void RegisterEngine(py::module_& m) {
   py::class_<Pager>(m, "Pager")
       .def(py::init([](const std::string& path, size_t l1_tokens, size_t page_tokens,
                        const std::string& policy, uint64_t l2_bytes, double l2_ttl_seconds,
-                       double stats_flush_seconds, const std::string& l2_url) {
+                       double stats_flush_seconds, const std::string& l2_url,
+                       std::shared_ptr<Embedder> embedder,
+                       std::shared_ptr<AsyncCompressor> compressor) {
              PagerOptions o;
              if (!l2_url.empty()) {  // A Redis L2; connecting may block.
                o.l2_tier = Blocking([&] { return OpenRedisTier(l2_url, path, l2_ttl_seconds); });
@@ -127,12 +132,15 @@ void RegisterEngine(py::module_& m) {
              o.l2.byte_cap = l2_bytes;
              o.l2.ttl_seconds = l2_ttl_seconds;
              o.stats_flush_seconds = stats_flush_seconds;
+             o.embedder = std::move(embedder);
+             o.async_compressor = std::move(compressor);
              return Blocking([&] { return Pager::Open(std::move(o)); });
            }),
            py::arg("path"), py::arg("l1_tokens") = 6000, py::arg("page_tokens") = 2000,
            py::arg("policy") = "lru", py::arg("l2_bytes") = 64ull << 20,
            py::arg("l2_ttl_seconds") = 3600.0, py::arg("stats_flush_seconds") = 2.0,
-           py::arg("l2_url") = "")
+           py::arg("l2_url") = "", py::arg("embedder") = nullptr,
+           py::arg("compressor") = nullptr)
       .def("ingest", [](Pager& p, py::handle doc_id, py::handle text) {
         std::string_view id = Utf8View(doc_id, "doc_id");
         std::string_view body = Utf8View(text, "text");
@@ -206,6 +214,9 @@ void RegisterEngine(py::module_& m) {
         std::string_view s = Utf8View(snapshot, "snapshot");
         return Blocking([&] { return p.ReceiveHandOff(s); });
       }, py::arg("snapshot_json"))
+      .def("texts_to_embed", [](Pager& p, size_t limit) {
+        return Blocking([&] { return p.TextsToEmbed(limit); });
+      }, py::arg("limit") = 256)
       .def("flush", [](Pager& p) { Blocking([&] { return p.Flush(); }); })
       .def("close", [](Pager& p) { Blocking([&] { return p.Close(); }); });
 }

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Union
 
 from . import _backends, _core
+from ._llm import Backends
 from .errors import InvalidArgumentError
 
 Text = Union[str, bytes]
@@ -78,6 +79,17 @@ class VirtualMemory:
             same store). ``None`` (the default) means ``$REDIS_URL`` if set, else ``"memory"``.
             An unreachable Redis is logged (logger ``"vmllm"``) and counted in ``stats()``;
             pages are then read from L3/L4, and Redis is used again once it is back.
+        compressor: What summarises evicted pages: ``"extractive"`` (built in, offline),
+            ``"openai:MODEL"`` (an OpenAI-compatible chat model, on background threads), a
+            callable ``str -> str`` or a LangChain chat model (run on a Python thread).
+        embedder: What makes the vectors of semantic search: ``"hashing"`` (built in),
+            ``"openai:MODEL"``, a callable ``list[str] -> list[list[float]]`` or a LangChain
+            ``Embeddings``. Changing it rebuilds the store's vector index.
+        llm_base_url: Base URL of the OpenAI-compatible server; default ``$OPENAI_BASE_URL``,
+            else ``https://api.openai.com/v1``.
+        llm_api_key: API key; default ``$OPENAI_API_KEY``. Never logged or put in an error.
+        llm_timeout: Seconds one HTTP attempt may take.
+        llm_max_retries: Retries after a 429, a 5xx or a connection error.
 
     Safe to share between threads; every blocking call releases the GIL. Use it as a context
     manager, or call :meth:`close`, so that write-behind statistics reach the disk.
@@ -102,12 +114,21 @@ class VirtualMemory:
         l2_ttl_seconds: float = 3600.0,
         stats_flush_seconds: float = 2.0,
         l2: str | None = None,
+        compressor: Any = "extractive",
+        embedder: Any = "hashing",
+        llm_base_url: str | None = None,
+        llm_api_key: str | None = None,
+        llm_timeout: float = 60.0,
+        llm_max_retries: int = 4,
     ) -> None:
         for name, value in (("l1_tokens", l1_tokens), ("page_tokens", page_tokens),
                             ("l2_bytes", l2_bytes)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise InvalidArgumentError(f"{name} must be a positive int, not {value!r}")
         l2_url = _backends.resolve_l2(l2)
+        self._llm_backends = Backends(compressor, embedder, base_url=llm_base_url,
+                                  api_key=llm_api_key, timeout=llm_timeout,
+                                  max_retries=llm_max_retries)
         self._temporary = path is None
         self._path = tempfile.mkdtemp(prefix="vmllm-") if path is None else os.fspath(path)
         try:
@@ -120,8 +141,12 @@ class VirtualMemory:
                 l2_ttl_seconds=float(l2_ttl_seconds),
                 stats_flush_seconds=float(stats_flush_seconds),
                 l2_url=l2_url,
+                embedder=self._llm_backends.native_embedder,
+                compressor=self._llm_backends.native_compressor,
             )
+            self._llm_backends.feed(self._pager)
         except BaseException:
+            self._llm_backends.close()
             if self._temporary:
                 shutil.rmtree(self._path, ignore_errors=True)
             raise
@@ -132,7 +157,8 @@ class VirtualMemory:
         self._closed = False
         # Whatever happens to this object, a temporary store does not outlive it.
         self._finalizer = weakref.finalize(
-            self, _close_store, self._pager, self._path if self._temporary else None)
+            self, _close_store, self._pager, self._path if self._temporary else None,
+            self._llm_backends)
         self._page_table = PageTableView(self._pager)
 
     # --- documents -------------------------------------------------------------------------
@@ -148,7 +174,9 @@ class VirtualMemory:
         """
         if not isinstance(doc_id, str):
             raise InvalidArgumentError(f"doc_id must be a str, not {type(doc_id).__name__}")
-        return list(self._pager.ingest(doc_id, text))
+        ids = list(self._pager.ingest(doc_id, text))
+        self._llm_backends.feed(self._pager)
+        return ids
 
     def read_page(self, page_id: str) -> str:
         """The full original text of a page, read from disk without paging it in."""
@@ -215,6 +243,7 @@ class VirtualMemory:
         if mode not in _SEARCH_MODES:
             raise InvalidArgumentError(f"mode must be one of {_SEARCH_MODES}, not {mode!r}")
         _check_count(n)
+        self._prepare_search(query, mode)
         return [(str(p), float(s)) for p, s in self._pager.search(query, n=n, mode=mode)]
 
     def fault(self, description: str, n: int = 3) -> list[str]:
@@ -224,7 +253,14 @@ class VirtualMemory:
         the budget is full. Returns the ids now resident, best first.
         """
         _check_count(n)
+        self._prepare_search(description, "hybrid")
         return list(self._pager.fault(description, n=n))
+
+    def _prepare_search(self, query: str, mode: str) -> None:
+        """A Python embedder computes, before the core searches, what the search will need."""
+        self._llm_backends.feed(self._pager)
+        if mode != "keyword" and isinstance(query, str):
+            self._llm_backends.provide_query(query)
 
     # --- the context window ----------------------------------------------------------------
 
@@ -251,7 +287,9 @@ class VirtualMemory:
     def stats(self) -> dict[str, Any]:
         """Counters and occupancy: per tier (``stats()["tiers"]["L2"]["hits"]``…) hits,
         misses, errors, pages, bytes and tokens; plus faults, evictions, releases,
-        compressions, searches and the L1 budget."""
+        compressions, searches and the L1 budget. With an LLM or Python compressor also
+        ``compression_fallbacks`` (jobs that failed and got the extractive summary),
+        ``compressions_pending`` and ``last_compression_error``."""
         return dict(self._pager.stats())
 
     # --- hand-off --------------------------------------------------------------------------
@@ -283,7 +321,8 @@ class VirtualMemory:
         return self._path
 
     def flush(self) -> None:
-        """Write behind-state (access statistics, the vector index snapshot) to disk now."""
+        """Wait for pending compression jobs, then write behind-state (access statistics, the
+        vector index snapshot) to disk."""
         self._pager.flush()
 
     def close(self) -> None:
@@ -311,9 +350,12 @@ def _check_count(n: int) -> None:
         raise InvalidArgumentError(f"n must be a non-negative int, not {n!r}")
 
 
-def _close_store(pager: _core.Pager, temporary_path: str | None) -> None:
+def _close_store(pager: _core.Pager, temporary_path: str | None,
+                 backends: Backends | None = None) -> None:
     try:
         pager.close()
     finally:
+        if backends is not None:
+            backends.close()
         if temporary_path is not None:
             shutil.rmtree(temporary_path, ignore_errors=True)

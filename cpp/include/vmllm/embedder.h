@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "vmllm/status.h"
+
 namespace vmllm {
 
 class Embedder {
@@ -26,6 +28,14 @@ class Embedder {
   virtual size_t Dimension() const = 0;
   // Writes Dimension() floats to `out`, L2-normalised (all zeros for text without features).
   virtual void Embed(std::string_view text, float* out) const = 0;
+
+  // Writes texts.size() * Dimension() floats to `out`, one vector per text, in order. A remote
+  // embedder sends the texts in batches and reports failure (BackendUnavailable,
+  // InvalidArgument); the default embeds one text at a time and always succeeds.
+  virtual Status EmbedBatch(const std::vector<std::string_view>& texts, float* out) const {
+    for (size_t i = 0; i < texts.size(); ++i) Embed(texts[i], out + i * Dimension());
+    return Status();
+  }
 
   std::vector<float> Embed(std::string_view text) const {
     std::vector<float> v(Dimension());

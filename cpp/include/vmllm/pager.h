@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vmllm/async_compressor.h"
 #include "vmllm/clock.h"
 #include "vmllm/compressor.h"
 #include "vmllm/embedder.h"
@@ -47,6 +48,10 @@ struct PagerOptions {
   std::shared_ptr<const Compressor> compressor;
   const Clock* clock = nullptr;
   std::unique_ptr<Tier> l2_tier;
+  // Compress-on-evict away from the caller (an LLM, or Python's side). When set, eviction only
+  // enqueues: the page has no summary (and comes back in full) until the job finishes; a failed
+  // job falls back to `compressor`. Summaries are cached in the store by content hash and model.
+  std::shared_ptr<AsyncCompressor> async_compressor;
 };
 
 enum class SearchMode { kHybrid, kVector, kKeyword };
@@ -73,6 +78,9 @@ struct PagerStats {
   uint64_t releases = 0;          // Pages released explicitly.
   uint64_t compressions = 0;
   uint64_t compression_failures = 0;
+  uint64_t compression_fallbacks = 0;   // Async jobs that failed and got the extractive summary.
+  uint64_t compressions_pending = 0;    // Async jobs not finished yet.
+  std::string last_compression_error;   // Why the last async job failed (no secrets in it).
   uint64_t ingested_documents = 0;
   uint64_t ingested_pages = 0;
   uint64_t ingested_bytes = 0;
@@ -146,9 +154,16 @@ class Pager {
   // malformed snapshot.
   virtual Result<std::string> ReceiveHandOff(std::string_view snapshot_json) = 0;
 
-  // Writes behind-state (access statistics, the vector index snapshot) to disk.
+  // For an embedder that runs outside the core (ProvidedEmbedder): indexes what it can, then
+  // returns the texts of up to `limit` pages still waiting for a vector, in key order. Empty
+  // when the vector index is up to date.
+  virtual Result<std::vector<std::string>> TextsToEmbed(size_t limit) = 0;
+
+  // Waits for pending async compression jobs, then writes behind-state (access statistics, the
+  // vector index snapshot) to disk.
   virtual Status Flush() = 0;
-  // Flushes and releases the store. Further calls fail with InvalidArgument.
+  // Flushes and releases the store; results of async compression jobs still running are
+  // dropped (the pages stay whole). Further calls fail with InvalidArgument.
   virtual Status Close() = 0;
 };
 

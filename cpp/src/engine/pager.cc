@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/compression_jobs.h"
 #include "engine/snapshot.h"
 #include "store/disk_store.h"
 #include "store/disk_tiers.h"
@@ -60,6 +61,7 @@ class PagerImpl : public Pager {
   PagerStats Stats() override;
   Result<std::string> HandOff(std::string_view task_state_json) override;
   Result<std::string> ReceiveHandOff(std::string_view snapshot_json) override;
+  Result<std::vector<std::string>> TextsToEmbed(size_t limit) override;
   Status Flush() override;
   Status Close() override;
 
@@ -81,6 +83,9 @@ class PagerImpl : public Pager {
   size_t PinnedTokens() const;
   void MaybeFlushStats();
   Status FlushLocked();
+  void CompressAsyncLocked(PageInfo* page, const std::string& text);
+  void ApplySummary(PageKey key, uint64_t content_hash, Result<std::string> summary,
+                    std::string fallback);
 
   PagerOptions options_;
   const Clock* clock_ = nullptr;
@@ -98,6 +103,10 @@ class PagerImpl : public Pager {
   std::unordered_map<PageKey, Result<std::string>> l2_prefetched_;
   bool closed_ = false;
   mutable std::mutex mu_;
+  // Async compress-on-evict (null without an async compressor). Declared after mu_ so that it
+  // is destroyed first: its compressor's threads may still be finishing.
+  std::unique_ptr<CompressionJobs> jobs_;
+  std::unordered_set<PageKey> compressing_;  // Pages with a job in flight.
 };
 
 Status PagerImpl::Init() {
@@ -113,6 +122,13 @@ Status PagerImpl::Init() {
   if (!options_.tokenizer) options_.tokenizer = NewApproxTokenizer();
   if (!options_.embedder) options_.embedder = NewHashingEmbedder();
   if (!options_.compressor) options_.compressor = NewExtractiveCompressor();
+  if (options_.async_compressor) {
+    jobs_ = std::make_unique<CompressionJobs>(
+        options_.async_compressor, options_.compressor,
+        [this](PageKey key, uint64_t hash, Result<std::string> summary, std::string fallback) {
+          ApplySummary(key, hash, std::move(summary), std::move(fallback));
+        });
+  }
   auto policy = NewEvictionPolicy(options_.policy, clock_);
   if (!policy.ok()) return policy.status();
   policy_ = std::move(policy).value();
@@ -366,7 +382,9 @@ void PagerImpl::EvictLocked(PageInfo* page, bool compress) {
   TierId destination = page->durable_tier;
   if (resident && !resident->is_summary) {
     const std::string& text = resident->text;
-    if (compress && !page->compressed) {
+    if (compress && !page->compressed && jobs_) {
+      CompressAsyncLocked(page, text);
+    } else if (compress && !page->compressed) {
       std::string summary = options_.compressor->Compress(text);
       if (!summary.empty() && store_->SetSummary(page->key, summary).ok()) {
         page->summary = std::move(summary);
@@ -394,6 +412,44 @@ void PagerImpl::EvictLocked(PageInfo* page, bool compress) {
   policy_->OnErase(page->key);
   page->resident_as_summary = false;
   table_.SetTier(page, destination);
+}
+
+// Eviction only enqueues: a cached summary applies at once, anything else waits for the job.
+void PagerImpl::CompressAsyncLocked(PageInfo* page, const std::string& text) {
+  if (compressing_.count(page->key)) return;
+  auto cached = store_->GetCachedSummary(page->content_hash, jobs_->model());
+  if (cached.ok() && cached->has_value() && store_->SetSummary(page->key, **cached).ok()) {
+    page->summary = std::move(**cached);
+    page->compressed = true;
+    ++counters_.compressions;
+    return;
+  }
+  compressing_.insert(page->key);
+  jobs_->Start(page->key, page->content_hash, text);
+}
+
+// Runs on the compressor's thread (or Python's, for a queued compressor) when a job finishes.
+void PagerImpl::ApplySummary(PageKey key, uint64_t content_hash, Result<std::string> summary,
+                             std::string fallback) {
+  std::lock_guard<std::mutex> lock(mu_);
+  compressing_.erase(key);
+  if (closed_) return;
+  const bool fell_back = !summary.ok();
+  if (fell_back) counters_.last_compression_error = summary.status().message().substr(0, 500);
+  PageInfo* page = table_.FindKey(key);
+  // Deleted, replaced by new text, or compressed meanwhile: nothing to attach the summary to.
+  if (!page || page->content_hash != content_hash || page->compressed) return;
+  std::string text = fell_back ? std::move(fallback) : std::move(summary).value();
+  if (text.empty() || !store_->SetSummary(key, text).ok()) {
+    ++counters_.compression_failures;  // The page is still whole in L2-L4: nothing is lost.
+    return;
+  }
+  // Only the model's own summaries are cached: after a fallback the model gets another chance.
+  if (!fell_back) store_->PutCachedSummary(content_hash, jobs_->model(), text);
+  page->summary = std::move(text);
+  page->compressed = true;
+  ++counters_.compressions;
+  if (fell_back) ++counters_.compression_fallbacks;
 }
 
 Result<std::string> PagerImpl::RequestPage(const std::string& page_id, bool full) {
@@ -508,14 +564,29 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
   if (n == 0) return hits;
   ++counters_.searches;
   VMLLM_RETURN_IF_ERROR(SyncFromStore());
-  VMLLM_RETURN_IF_ERROR(vectors_->CatchUp(store_.get()));
+  // A remote embedder that is down degrades hybrid search to keywords; the index catches up on
+  // a later search.
+  TierStats& l3_stats = counters_.tiers[TierIndex(TierId::kL3)];
+  Status caught_up = vectors_->CatchUp(store_.get());
+  if (!caught_up.ok()) {
+    if (caught_up.code() != StatusCode::kBackendUnavailable || mode == SearchMode::kVector) {
+      return caught_up;
+    }
+    ++l3_stats.errors;
+  }
   // Over-fetch: hits for pages deleted elsewhere are dropped below.
   const size_t k = n * 4 + 16;
   std::vector<std::vector<std::pair<PageKey, double>>> lists;
   if (mode != SearchMode::kKeyword) {
     auto v = vectors_->Search(query, k);
-    if (!v.ok()) return v.status();
-    lists.push_back(std::move(v).value());
+    if (v.ok()) {
+      lists.push_back(std::move(v).value());
+    } else if (v.status().code() == StatusCode::kBackendUnavailable &&
+               mode == SearchMode::kHybrid) {
+      ++l3_stats.errors;
+    } else {
+      return v.status();
+    }
   }
   if (mode != SearchMode::kVector) {
     auto w = store_->KeywordSearch(query, k);
@@ -651,6 +722,7 @@ PagerStats PagerImpl::Stats() {
     for (PageKey key : l1_->Order()) s.pinned_pages += table_.FindKey(key)->pinned ? 1 : 0;
   }
   s.total_pages = table_.size();
+  if (jobs_) s.compressions_pending = jobs_->pending();
   return s;
 }
 
@@ -736,13 +808,28 @@ Status PagerImpl::FlushLocked() {
   return vectors_->Save();
 }
 
+Result<std::vector<std::string>> PagerImpl::TextsToEmbed(size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  VMLLM_RETURN_IF_ERROR(SyncFromStore());
+  std::vector<std::string> texts;
+  if (vectors_->CatchUp(store_.get()).ok() || limit == 0) return texts;
+  VMLLM_RETURN_IF_ERROR(store_->ScanTexts(vectors_->watermark(), limit,
+                                          [&](PageKey, std::string_view text) {
+                                            texts.emplace_back(text);
+                                          }));
+  return texts;
+}
+
 Status PagerImpl::Flush() {
+  if (jobs_) jobs_->WaitIdle();  // Without mu_: finishing jobs need it.
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
   return FlushLocked();
 }
 
 Status PagerImpl::Close() {
+  if (jobs_) jobs_->Detach();  // Without mu_: a finishing job may hold the guard, wanting mu_.
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_ || !store_) return Status();
   Status s = FlushLocked();

@@ -493,4 +493,43 @@ Status DiskStore::SetMeta(std::string_view name, std::string_view value) {
   return sqlite3_step(*stmt) == SQLITE_DONE ? Status() : Error("set meta");
 }
 
+// Created on first use, so stores made before the cache existed gain it without a migration.
+Status DiskStore::EnsureSummaryCache() {
+  if (summary_cache_ready_) return Status();
+  VMLLM_RETURN_IF_ERROR(Exec(
+      "CREATE TABLE IF NOT EXISTS summary_cache(hash INTEGER NOT NULL, model TEXT NOT NULL, "
+      "summary TEXT NOT NULL, PRIMARY KEY(hash, model));"));
+  summary_cache_ready_ = true;
+  return Status();
+}
+
+Result<std::optional<std::string>> DiskStore::GetCachedSummary(uint64_t content_hash,
+                                                               std::string_view model) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(EnsureSummaryCache());
+  auto stmt = Prepare("SELECT summary FROM summary_cache WHERE hash = ? AND model = ?");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  sqlite3_bind_int64(*stmt, 1, static_cast<sqlite3_int64>(content_hash));
+  BindText(*stmt, 2, model);
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_ROW) return std::optional<std::string>(ColumnText(*stmt, 0));
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  return Error("get cached summary");
+}
+
+Status DiskStore::PutCachedSummary(uint64_t content_hash, std::string_view model,
+                                   std::string_view summary) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(EnsureSummaryCache());
+  auto stmt = Prepare(
+      "INSERT OR REPLACE INTO summary_cache(hash, model, summary) VALUES(?, ?, ?)");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  sqlite3_bind_int64(*stmt, 1, static_cast<sqlite3_int64>(content_hash));
+  BindText(*stmt, 2, model);
+  BindText(*stmt, 3, summary);
+  return sqlite3_step(*stmt) == SQLITE_DONE ? Status() : Error("put cached summary");
+}
+
 }  // namespace vmllm

@@ -106,13 +106,23 @@ class DiskStore {
   Result<std::optional<std::string>> GetMeta(std::string_view name);
   Status SetMeta(std::string_view name, std::string_view value);
 
+  // --- Summary cache: LLM summaries by (content hash, model), so a page evicted again, or the
+  // same text in another document, is not sent to the model twice. ---
+  Result<std::optional<std::string>> GetCachedSummary(uint64_t content_hash,
+                                                      std::string_view model);
+  Status PutCachedSummary(uint64_t content_hash, std::string_view model,
+                          std::string_view summary);
+
  private:
   DiskStore() = default;
   Status Exec(const char* sql);
   Status Error(const char* what) const;
   Result<sqlite3_stmt*> Prepare(const char* sql);
 
+  Status EnsureSummaryCache();
+
   sqlite3* db_ = nullptr;
+  bool summary_cache_ready_ = false;
   std::recursive_mutex mu_;
   std::vector<std::pair<const char*, sqlite3_stmt*>> cache_;  // Prepared statements by SQL text.
 };

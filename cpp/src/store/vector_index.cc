@@ -104,12 +104,20 @@ struct VectorIndex::Impl {
     Fresh();
   }
 
-  void Add(PageKey key, std::string_view text) {
-    std::vector<float> v = embedder->Embed(text);
-    if (graph->cur_element_count + 1 > graph->max_elements_) {
+  // Embeds a batch in one EmbedBatch call (a remote embedder sends it as batched requests) and
+  // adds it; on failure nothing is added and the watermark stays put.
+  Status AddBatch(const std::vector<PageKey>& keys, const std::vector<std::string>& texts) {
+    const size_t dim = embedder->Dimension();
+    std::vector<float> vectors(keys.size() * dim);
+    std::vector<std::string_view> views(texts.begin(), texts.end());
+    VMLLM_RETURN_IF_ERROR(embedder->EmbedBatch(views, vectors.data()));
+    while (graph->cur_element_count + keys.size() > graph->max_elements_) {
       graph->resizeIndex(graph->max_elements_ * 2);
     }
-    graph->addPoint(v.data(), static_cast<hnswlib::labeltype>(key));
+    for (size_t i = 0; i < keys.size(); ++i) {
+      graph->addPoint(vectors.data() + i * dim, static_cast<hnswlib::labeltype>(keys[i]));
+    }
+    return Status();
   }
 };
 
@@ -137,18 +145,20 @@ Status VectorIndex::CatchUp(DiskStore* store) {
   if (*max_key <= impl_->watermark) return Status();
   try {
     while (impl_->watermark < *max_key) {
-      PageKey last = impl_->watermark;
+      std::vector<PageKey> keys;
+      std::vector<std::string> texts;
       Status s = store->ScanTexts(impl_->watermark, kCatchUpBatch,
                                   [&](PageKey key, std::string_view text) {
-                                    impl_->Add(key, text);
-                                    last = key;
+                                    keys.push_back(key);
+                                    texts.emplace_back(text);
                                   });
       VMLLM_RETURN_IF_ERROR(s);
-      if (last == impl_->watermark) {  // Keys above the watermark were deleted meanwhile.
+      if (keys.empty()) {  // Keys above the watermark were deleted meanwhile.
         impl_->watermark = *max_key;
         break;
       }
-      impl_->watermark = last;
+      VMLLM_RETURN_IF_ERROR(impl_->AddBatch(keys, texts));
+      impl_->watermark = keys.back();
     }
   } catch (const std::exception& e) {
     return Status::StorageError(std::string("vector index insert: ") + e.what());
@@ -160,7 +170,8 @@ Result<std::vector<std::pair<PageKey, double>>> VectorIndex::Search(std::string_
                                                                     size_t k) {
   std::vector<std::pair<PageKey, double>> hits;
   if (k == 0) return hits;
-  std::vector<float> q = impl_->embedder->Embed(query);
+  std::vector<float> q(impl_->embedder->Dimension());
+  VMLLM_RETURN_IF_ERROR(impl_->embedder->EmbedBatch({query}, q.data()));
   std::lock_guard<std::mutex> lock(impl_->mu);
   size_t live = impl_->graph->cur_element_count;
   if (live == 0) return hits;
