@@ -160,3 +160,22 @@ async def test_async_hooks_page_out_the_same_way(vm):
     assert stubs[0].startswith("[vmllm:") and stubs[0] == stubs[1]
     assert [e["type"] for e in middleware.events] == ["page_out"]
     assert [t.name for t in middleware.tools] == ["recall_page"]
+
+
+def test_decisions_accumulate_so_each_result_is_paged_exactly_once(vm):
+    model = ScriptedChatModel(script=[
+        call("read_report", "a", name="one"), "first",
+        call("read_report", "b", name="two"), "second",
+        "third", "fourth"])
+    middleware = VirtualMemoryMiddleware(vm, stale_after=1, min_tokens=100)
+    agent = create_agent(model, tools=[read_report], middleware=[middleware],
+                         checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "acc"}}
+    for q in ("one", "two", "three", "four"):
+        agent.invoke({"messages": [{"role": "user", "content": q}]}, config)
+    assert [(e["type"], e["tool_call_id"]) for e in middleware.events] == [
+        ("page_out", "a"), ("page_out", "b")]
+    assert sorted(agent.get_state(config).values["vmllm_paged"]) == ["a", "b"]
+    last = model.requests[-1]
+    assert tool_message(last, "a").content.startswith("[vmllm:")
+    assert tool_message(last, "b").content.startswith("[vmllm:")

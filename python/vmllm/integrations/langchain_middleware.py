@@ -49,10 +49,13 @@ def _merge(left: Optional[dict[str, Any]], right: Optional[dict[str, Any]]) -> d
 
 
 class VirtualMemoryState(AgentState):  # type: ignore[type-arg]
-    """Agent state plus the middleware's paging decisions (persisted by checkpointers)."""
+    """Agent state plus the middleware's paging decisions (persisted by checkpointers).
 
-    vmllm_paged: NotRequired[Annotated[dict[str, dict[str, Any]], _merge, PrivateStateAttr]]
-    vmllm_faults: NotRequired[Annotated[dict[str, str], _merge, PrivateStateAttr]]
+    The reducer must be the last ``Annotated`` item: LangGraph only looks there for one.
+    """
+
+    vmllm_paged: NotRequired[Annotated[dict[str, dict[str, Any]], PrivateStateAttr, _merge]]
+    vmllm_faults: NotRequired[Annotated[dict[str, str], PrivateStateAttr, _merge]]
 
 
 def count_tokens(messages: Sequence[BaseMessage]) -> int:
