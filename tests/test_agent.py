@@ -200,7 +200,7 @@ class _Script(http.server.BaseHTTPRequestHandler):
 def endpoint() -> Iterator[type[_Script]]:
     handler = type("Handler", (_Script,), {"replies": [], "bodies": [], "headers_seen": []})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     handler.url = f"http://127.0.0.1:{server.server_address[1]}/v1"  # type: ignore[attr-defined]
     try:
