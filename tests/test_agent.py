@@ -118,6 +118,15 @@ def test_faults_are_bounded_per_query(vm, library):
     assert result.rounds == 5  # 4 asks (3 resolved faults, the 4th refused) + the last word
 
 
+def test_an_empty_fault_is_refused_and_the_model_must_answer(vm, library):
+    replies = iter(["PAGE_FAULT:", f"Nothing needed [{library[0][0]}]."])
+    result = vmllm.VirtualMemoryAgent(vm, lambda m: next(replies)).query(
+        "anything", seed_page_ids=[library[0][0]])
+    kinds = [e["type"] for e in result.events]
+    assert kinds == ["seed", "empty_fault", "answer"]
+    assert result.faults == 0 and result.citations == [library[0][0]]
+
+
 def test_tool_mode_search_memory_then_recall_page_is_cited(vm, library):
     pytest.importorskip("langchain_core")
     from langchain_core.messages import AIMessage
@@ -258,8 +267,12 @@ def test_adapter_protocol_accepts_chat_objects_and_replies_of_any_shape():
         def chat(self, messages: list[dict[str, Any]], tools: Any = None) -> ChatReply:
             return ChatReply("ok")
 
-    client = Client()
-    assert as_chat_backend(client) is client
+    class RawClient:  # returns the wire format, and takes no tools argument
+        def chat(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+            return _completion("raw")
+
+    assert as_chat_backend(Client()).chat([]) == ChatReply("ok")
+    assert as_chat_backend(RawClient()).chat([]) == ChatReply("raw")
     assert as_chat_backend(lambda m: {"content": "x", "tool_calls": [
         {"id": "1", "name": "recall_page", "args": {"page_id": "a"}}]}).chat([]).tool_calls[0] \
         .args == {"page_id": "a"}

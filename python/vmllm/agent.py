@@ -67,8 +67,8 @@ class AgentResult:
 
     ``events`` is a list of dicts with a ``type``: ``seed``, ``semantic_start``, ``fault``
     (a resolved fault and the pages it brought in), ``repeated_fault``, ``fault_limit``,
-    ``quoted_protocol_text`` (a page contained ``PAGE_FAULT:``), ``citations_added`` and
-    ``answer``.
+    ``empty_fault``, ``quoted_protocol_text`` (a page contained ``PAGE_FAULT:``),
+    ``citations_added`` and ``answer``.
     """
 
     answer: str
@@ -179,7 +179,10 @@ class _Run:
         return self.agent.llm.chat(messages, tools)
 
     def admit(self, key: str, description: str) -> bool:
-        """Whether a fault may be resolved: not seen before and within the budget."""
+        """Whether a fault may be resolved: not empty, not seen before, within the budget."""
+        if not description.strip():
+            self.event("empty_fault")
+            return False
         if key in self.seen:
             self.event("repeated_fault", description=description)
             return False

@@ -5,7 +5,8 @@ tools=None) -> ChatReply`` over OpenAI-style message dicts. :func:`as_chat_backe
 user already has into one:
 
 * any LangChain chat model (``BaseChatModel``; tools are bound with ``bind_tools``),
-* an object that already has ``chat(messages, tools=None)`` (vmllm's own HTTP client, or yours),
+* an object that has ``chat(messages, tools=None)`` (vmllm's own HTTP client, or yours); its
+  reply may be a :class:`ChatReply`, a string, an OpenAI message or whole response dict,
 * an object with ``invoke(messages)`` or a plain callable ``f(messages)`` returning a string, a
   dict with ``content`` / ``tool_calls``, or anything with ``.content`` and ``.tool_calls``,
 * ``"openai:<model>"``: an OpenAI-compatible endpoint (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``)
@@ -64,6 +65,8 @@ def coerce_reply(raw: Any) -> ChatReply:
         return raw
     if isinstance(raw, str):
         return ChatReply(raw)
+    if isinstance(raw, dict) and raw.get("choices"):  # a whole chat-completion response
+        raw = raw["choices"][0].get("message", {})
     if isinstance(raw, dict):
         content, calls = raw.get("content"), raw.get("tool_calls") or ()
     elif hasattr(raw, "content"):
@@ -100,6 +103,19 @@ def _coerce_call(call: Any, index: int) -> ToolCall:
     args = call.get("args") or {}
     return ToolCall(str(call.get("id") or f"call_{index}"), str(call.get("name", "")),
                     dict(args) if isinstance(args, dict) else {"_raw": args})
+
+
+class ChatMethodBackend:
+    """Wraps any object with ``chat(messages[, tools=...])`` whose reply is in any shape
+    :func:`coerce_reply` reads (a ChatReply, str, OpenAI message or response dict, AIMessage)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def chat(self, messages: list[Message], tools: Optional[list[dict[str, Any]]] = None
+             ) -> ChatReply:
+        raw = self.client.chat(messages, tools=tools) if tools else self.client.chat(messages)
+        return coerce_reply(raw)
 
 
 class CallableBackend:
@@ -188,8 +204,11 @@ def as_chat_backend(llm: Any) -> ChatBackend:
         if provider != "openai" or not model:
             raise InvalidArgumentError(f"llm string must be 'openai:<model>', not {llm!r}")
         return OpenAIChatBackend(model)
+    if isinstance(llm, (OpenAIChatBackend, ChatMethodBackend, CallableBackend,
+                        LangChainBackend)):
+        return llm
     if hasattr(llm, "chat") and callable(llm.chat):
-        return llm  # type: ignore[no-any-return]
+        return ChatMethodBackend(llm)
     if hasattr(llm, "bind_tools") and hasattr(llm, "invoke"):
         return LangChainBackend(llm)
     if hasattr(llm, "invoke") and callable(llm.invoke):
