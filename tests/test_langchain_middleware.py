@@ -179,3 +179,24 @@ def test_decisions_accumulate_so_each_result_is_paged_exactly_once(vm):
     last = model.requests[-1]
     assert tool_message(last, "a").content.startswith("[vmllm:")
     assert tool_message(last, "b").content.startswith("[vmllm:")
+
+
+def test_a_recall_after_the_store_was_lost_restores_the_page_from_checkpointed_history(store):
+    saver = InMemorySaver()
+    config = {"configurable": {"thread_id": "lost"}}
+    model = ScriptedChatModel(script=script())
+    with vmllm.VirtualMemory(store + "-first") as first:
+        agent = create_agent(model, tools=[read_report], checkpointer=saver,
+                             middleware=[VirtualMemoryMiddleware(first, stale_after=1,
+                                                                 min_tokens=100)])
+        for q in ("read it", "thanks"):
+            agent.invoke({"messages": [{"role": "user", "content": q}]}, config)
+    with vmllm.VirtualMemory(store + "-second") as second:  # a new process, a new store
+        middleware = VirtualMemoryMiddleware(second, stale_after=1, min_tokens=100)
+        agent = create_agent(model, tools=[read_report], middleware=[middleware],
+                             checkpointer=saver)
+        state = agent.invoke({"messages": [{"role": "user", "content": "shard 42?"}]}, config)
+        assert state["messages"][-1].content == "Shard 42 holds 1554 orders [tool/t1]."
+        assert [e["type"] for e in middleware.events] == ["restore", "fault"]
+        assert second.read_page("tool/t1::chunk_0000") == REPORT[:len(
+            second.read_page("tool/t1::chunk_0000"))]

@@ -16,7 +16,9 @@ Three properties the built-in ``ClearToolUsesEdit`` lacks:
 * **A tool call is never separated from its result** (langchain #34282): only a
   ``ToolMessage``'s content is replaced; no message is dropped or reordered.
 
-The agent's full history stays in state; only the request sent to the model is paged. Results
+The agent's full history stays in state; only the request sent to the model is paged, so a
+page whose store was lost (a temporary store, a resumed checkpoint in another process) is
+restored from the history when the model recalls it. Results
 of ``recall_page`` itself are never paged again (a fault pins what it brought back). Sync and
 async hooks are both provided. One middleware may serve many threads of one agent.
 """
@@ -168,6 +170,36 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
                         handler: Callable[[ModelRequest], ModelResponse]  # type: ignore[type-arg]
                         ) -> Any:
         return handler(self.page_request(request))
+
+    # --- faults (wrap_tool_call): a page lost with its store is restored from state ----------
+
+    def _ensure_page(self, request: Any) -> None:
+        """Before ``recall_page`` runs: if the page was paged out by this middleware but the
+        store no longer has it (a temporary store, another process), re-ingest the original
+        from the agent's history, which the checkpointer kept."""
+        call = request.tool_call
+        if call.get("name") != self.recall_tool.name:
+            return
+        page_id = str((call.get("args") or {}).get("page_id", "")).split("::chunk_")[0]
+        state = request.state if isinstance(request.state, dict) else {}
+        paged = state.get("vmllm_paged") or {}
+        call_id = next((k for k, v in paged.items() if v.get("page_id") == page_id), None)
+        if call_id is None or f"{page_id}::chunk_0000" in self.vm.page_table:
+            return
+        for message in state.get("messages", []):
+            if isinstance(message, ToolMessage) and message.tool_call_id == call_id:
+                self.vm.ingest(page_id, str(message.content))
+                self.events.append({"type": "restore", "page_id": page_id})
+                return
+
+    def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        self._ensure_page(request)
+        return handler(request)
+
+    async def awrap_tool_call(self, request: Any,
+                              handler: Callable[[Any], Awaitable[Any]]) -> Any:
+        self._ensure_page(request)
+        return await handler(request)
 
     async def awrap_model_call(
             self, request: ModelRequest,  # type: ignore[type-arg]
