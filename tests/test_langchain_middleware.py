@@ -200,3 +200,18 @@ def test_a_recall_after_the_store_was_lost_restores_the_page_from_checkpointed_h
         assert [e["type"] for e in middleware.events] == ["restore", "fault"]
         assert second.read_page("tool/t1::chunk_0000") == REPORT[:len(
             second.read_page("tool/t1::chunk_0000"))]
+
+
+def test_benchmark_smoke_run_reports_ratios_against_the_baseline(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "middleware_paging.py"
+    spec = importlib.util.spec_from_file_location("middleware_paging", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.main(["--turns", "4", "--repeat", "1"])
+    assert result["request_tokens_vmllm"] < result["request_tokens_baseline"]
+    assert 0 < result["request_tokens_ratio"] < 1 and result["time_ratio"] > 0
+    assert "ratio" in capsys.readouterr().out

@@ -110,10 +110,12 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         calls: dict[str, dict[str, Any]] = {}
         new_faults: dict[str, str] = {}
         new_paged: dict[str, dict[str, Any]] = {}
-        answers_after = 0  # model turns after the message being looked at
-        for message in reversed(messages):
+        answers_after = [0] * (len(messages) + 1)  # model turns after each message
+        for index in range(len(messages) - 1, -1, -1):
+            message = messages[index]
+            answers_after[index] = answers_after[index + 1]
             if isinstance(message, AIMessage):
-                answers_after += 1
+                answers_after[index] += 1
                 for call in message.tool_calls:
                     calls[str(call.get("id"))] = call
         for index, message in enumerate(messages):
@@ -128,9 +130,10 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
                 continue
             if call_id in paged or not isinstance(message.content, str):
                 continue
-            age = sum(isinstance(m, AIMessage) for m in messages[index + 1:])
+            if answers_after[index] < self.stale_after:
+                continue
             tokens = _TOKENIZER.count(message.content)
-            if age < self.stale_after or tokens < self.min_tokens:
+            if tokens < self.min_tokens:
                 continue
             doc_id = f"{self.namespace}/{_UNSAFE.sub('_', call_id)}"
             self.vm.ingest(doc_id, message.content)
