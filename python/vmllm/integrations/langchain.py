@@ -215,7 +215,7 @@ class VirtualMemoryVectorStore(VectorStore):
                 doc_id = self.vm.page_table[page_id].doc_id
                 if doc_id.startswith(prefix):
                     found.setdefault(doc_id[len(prefix):], score)
-            docs = [(d, found[d.id]) for d in self.get_by_ids(list(found)) if keep(d)]
+            docs = [(d, found[str(d.id)]) for d in self.get_by_ids(list(found)) if keep(d)]
             if len(docs) >= min(k, total) or len(hits) < n:
                 return docs[:k]
             n *= 4

@@ -117,7 +117,7 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
             if isinstance(message, AIMessage):
                 answers_after[index] += 1
                 for call in message.tool_calls:
-                    calls[str(call.get("id"))] = call
+                    calls[str(call.get("id"))] = dict(call)
         for index, message in enumerate(messages):
             if not isinstance(message, ToolMessage):
                 continue
@@ -160,14 +160,15 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
 
     def page_request(self, request: ModelRequest) -> ModelRequest:  # type: ignore[type-arg]
         """The request with every paged-out tool result replaced by its stored stub."""
-        paged: dict[str, Any] = (request.state or {}).get("vmllm_paged") or {}
-        messages = [
+        state: Any = request.state or {}
+        paged: dict[str, Any] = state.get("vmllm_paged") or {}
+        messages: list[BaseMessage] = [
             m.model_copy(update={"content": paged[m.tool_call_id]["stub"]})
             if isinstance(m, ToolMessage) and m.tool_call_id in paged else m
             for m in request.messages]
-        self.request_tokens.append(count_tokens(
-            ([request.system_message] if request.system_message else []) + messages))
-        return request.override(messages=messages)
+        system: list[BaseMessage] = [request.system_message] if request.system_message else []
+        self.request_tokens.append(count_tokens(system + messages))
+        return request.override(messages=messages)  # type: ignore[arg-type]
 
     def wrap_model_call(self, request: ModelRequest,  # type: ignore[type-arg]
                         handler: Callable[[ModelRequest], ModelResponse]  # type: ignore[type-arg]
