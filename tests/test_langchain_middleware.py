@@ -215,3 +215,9 @@ def test_benchmark_smoke_run_reports_ratios_against_the_baseline(capsys):
     assert result["request_tokens_vmllm"] < result["request_tokens_baseline"]
     assert 0 < result["request_tokens_ratio"] < 1 and result["time_ratio"] > 0
     assert "ratio" in capsys.readouterr().out
+
+
+def test_tool_call_ids_that_sanitise_alike_get_separate_pages(vm):
+    middleware = VirtualMemoryMiddleware(vm)
+    ids = {middleware._doc_id(i) for i in ("call:1", "call/1", "call_1")}
+    assert len(ids) == 3 and "tool/call_1" in ids

@@ -25,7 +25,9 @@ async hooks are both provided. One middleware may serve many threads of one agen
 
 from __future__ import annotations
 
+import asyncio
 import re
+import zlib
 from collections.abc import Awaitable, Sequence
 from typing import Annotated, Any, Callable, Optional
 
@@ -135,7 +137,7 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
             tokens = _TOKENIZER.count(message.content)
             if tokens < self.min_tokens:
                 continue
-            doc_id = f"{self.namespace}/{_UNSAFE.sub('_', call_id)}"
+            doc_id = self._doc_id(call_id)
             self.vm.ingest(doc_id, message.content)
             stub = (f"[vmllm: the result of {message.name or 'this tool call'} was paged out "
                     f"({tokens} tokens). Call {recall_name}(page_id=\"{doc_id}\") to read it "
@@ -150,11 +152,18 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
             update["vmllm_faults"] = new_faults
         return update or None
 
+    def _doc_id(self, call_id: str) -> str:
+        safe = _UNSAFE.sub("_", call_id)
+        if safe != call_id:  # two ids that sanitise alike must not share a page
+            safe = f"{safe}-{zlib.crc32(call_id.encode()):08x}"
+        return f"{self.namespace}/{safe}"
+
     def before_model(self, state: Any, runtime: Any) -> Optional[dict[str, Any]]:
         return self._decide(state)
 
     async def abefore_model(self, state: Any, runtime: Any) -> Optional[dict[str, Any]]:
-        return self._decide(state)
+        # A page-out is a durable write: keep it off the event loop.
+        return await asyncio.to_thread(self._decide, state)
 
     # --- application (wrap_model_call): stubs in, history untouched --------------------------
 
