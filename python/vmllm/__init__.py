@@ -34,6 +34,8 @@ from .errors import (
 from .virtual_memory import PageEntry as PageEntry
 from .virtual_memory import PageTableView as PageTableView
 from .virtual_memory import VirtualMemory as VirtualMemory
+from .agent import AgentResult as AgentResult
+from .agent import VirtualMemoryAgent as VirtualMemoryAgent
 
 __version__ = "0.1.0"
 
@@ -48,6 +50,8 @@ __all__ = [
     "InvalidArgumentError",
     "CapacityError",
     "eviction_policies",
+    "VirtualMemoryAgent",
+    "AgentResult",
 ]
 
 

@@ -57,6 +57,10 @@ class PageTableView(Mapping[str, "_core.PageEntry"]):
     def __repr__(self) -> str:
         return f"<PageTableView: {len(self)} pages>"
 
+    def _repr_html_(self) -> str:
+        from .display import page_table_html
+        return page_table_html(self)
+
 
 class VirtualMemory:
     """A context window managed like virtual memory.
@@ -343,6 +347,10 @@ class VirtualMemory:
         s = self.stats()
         return (f"<VirtualMemory {self._path!r}: {s['total_pages']} pages, "
                 f"L1 {s['l1_used']}/{s['l1_budget']} tokens, policy={s['policy']}>")
+
+    def _repr_html_(self) -> str:
+        from .display import virtual_memory_html
+        return virtual_memory_html(self)
 
 
 def _check_count(n: int) -> None:
