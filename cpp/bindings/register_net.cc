@@ -70,6 +70,15 @@ void RegisterNet(py::module_& m) {
         }
         return Unwrap(std::move(r));
       }, py::arg("model"), py::arg("messages"))
+      .def("complete", [](LlmClient& c, const std::string& request_json) {
+        Result<std::string> r = Status();
+        {
+          py::gil_scoped_release release;
+          r = c.Complete(request_json);
+        }
+        return Unwrap(std::move(r));
+      }, py::arg("request_json"),
+         "POST a whole chat-completions request (JSON text); returns the reply's JSON text.")
       .def("embed", [](LlmClient& c, const std::string& model,
                        const std::vector<std::string>& texts) {
         Result<std::vector<std::vector<float>>> r = Status();

@@ -10,7 +10,7 @@ user already has into one:
 * an object with ``invoke(messages)`` or a plain callable ``f(messages)`` returning a string, a
   dict with ``content`` / ``tool_calls``, or anything with ``.content`` and ``.tool_calls``,
 * ``"openai:<model>"``: an OpenAI-compatible endpoint (``OPENAI_BASE_URL``, ``OPENAI_API_KEY``)
-  through :class:`OpenAIChatBackend`, which needs nothing but the standard library.
+  through :class:`OpenAIChatBackend`, on vmllm's native libcurl client.
 
 Adapters hold no state between calls, so one may serve several agents and threads.
 """
@@ -18,13 +18,10 @@ Adapters hold no state between calls, so one may serve several agents and thread
 from __future__ import annotations
 
 import json
-import os
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
+from . import _core
 from .errors import BackendUnavailableError, InvalidArgumentError
 
 Message = dict[str, Any]
@@ -144,57 +141,33 @@ class LangChainBackend:
 
 
 class OpenAIChatBackend:
-    """An OpenAI-compatible ``/chat/completions`` endpoint over ``urllib`` (no dependencies).
+    """An OpenAI-compatible ``/chat/completions`` endpoint through vmllm's native client.
 
-    Retries 429 and 5xx answers with exponential backoff; every request has a timeout. Errors
-    after the last retry raise :class:`~vmllm.BackendUnavailableError`.
+    The request goes through :class:`vmllm._core.LlmClient` (libcurl): connect and total
+    timeouts, retries with backoff and jitter on 429, 5xx and connection errors, ``Retry-After``
+    honoured, the API key never in an error. Failures after the last retry raise
+    :class:`~vmllm.BackendUnavailableError`.
     """
 
     def __init__(self, model: str, base_url: Optional[str] = None,
                  api_key: Optional[str] = None, *, timeout: float = 60.0,
                  max_retries: int = 2, backoff_seconds: float = 0.5) -> None:
         self.model = model
-        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL")
-                         or "https://api.openai.com/v1").rstrip("/")
-        self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.backoff_seconds = backoff_seconds
+        self._client = _core.LlmClient(base_url=base_url, api_key=api_key, timeout=timeout,
+                                       max_retries=max_retries, backoff=backoff_seconds)
+        self.base_url = self._client.base_url
 
     def chat(self, messages: list[Message], tools: Optional[list[dict[str, Any]]] = None
              ) -> ChatReply:
         body: dict[str, Any] = {"model": self.model, "messages": messages}
         if tools:
             body["tools"] = tools
-        data = self._post("/chat/completions", body)
+        data = json.loads(self._client.complete(json.dumps(body)))
         try:
             message = data["choices"][0]["message"]
         except (KeyError, IndexError, TypeError) as exc:
             raise BackendUnavailableError(f"malformed chat completion: {data!r:.200}") from exc
         return coerce_reply(message)
-
-    def _post(self, path: str, body: dict[str, Any]) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        payload = json.dumps(body).encode()
-        last: Exception | None = None
-        for attempt in range(self.max_retries + 1):
-            if attempt:
-                time.sleep(self.backoff_seconds * (2 ** (attempt - 1)))
-            request = urllib.request.Request(self.base_url + path, data=payload,
-                                             headers=headers, method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return json.loads(response.read())
-            except urllib.error.HTTPError as exc:
-                last = exc
-                exc.close()  # the error carries the open response
-                if exc.code != 429 and exc.code < 500:
-                    break  # a client error does not get better by retrying
-            except (urllib.error.URLError, OSError, json.JSONDecodeError) as exc:
-                last = exc
-        raise BackendUnavailableError(f"chat endpoint {self.base_url}{path} failed: {last}")
 
 
 def as_chat_backend(llm: Any) -> ChatBackend:

@@ -65,6 +65,13 @@ class LlmClient {
                                    const std::vector<ChatMessage>& messages,
                                    const std::atomic<bool>* cancel = nullptr) = 0;
 
+  // POST {base_url}/chat/completions with a request body the caller built (tools, tool
+  // results, sampling options: any field of the OpenAI wire format), through the same timeouts
+  // and retries as Chat. Returns the reply body, checked to be a JSON object. InvalidArgument
+  // when `request_json` is not a JSON object.
+  virtual Result<std::string> Complete(std::string_view request_json,
+                                       const std::atomic<bool>* cancel = nullptr) = 0;
+
   // POST {base_url}/embeddings, one request per `embedding_batch_size` texts, several at once.
   // Returns one vector per text, in order, each of the same length.
   virtual Result<std::vector<std::vector<float>>> Embed(

@@ -62,6 +62,22 @@ class LlmClientImpl : public LlmClient {
     return content->get<std::string>();
   }
 
+  Result<std::string> Complete(std::string_view request_json,
+                               const std::atomic<bool>* cancel) override {
+    json body = json::parse(request_json.begin(), request_json.end(), nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      return Status::InvalidArgument("a chat completion request must be a JSON object");
+    }
+    const std::string url = base_url_ + "/chat/completions";
+    auto replies = http_.PostJson(url, {std::string(request_json)}, cancel);
+    if (!replies[0].ok()) return replies[0].status();
+    json reply = json::parse(*replies[0], nullptr, /*allow_exceptions=*/false);
+    if (reply.is_discarded() || !reply.is_object()) {
+      return Malformed(url, "the reply is not a JSON object", *replies[0]);
+    }
+    return std::move(replies[0]).value();
+  }
+
   Result<std::vector<std::vector<float>>> Embed(const std::string& model,
                                                 const std::vector<std::string>& texts,
                                                 const std::atomic<bool>* cancel) override {
