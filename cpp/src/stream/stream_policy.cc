@@ -24,12 +24,6 @@ constexpr char kRecall[] = "vmllm_recall";
 constexpr char kRelease[] = "vmllm_release";
 constexpr char kCompact[] = "vmllm_compact";
 
-size_t CountLines(const std::string& text) {
-  if (text.empty()) return 0;
-  size_t n = std::count(text.begin(), text.end(), '\n');
-  return text.back() == '\n' ? n : n + 1;
-}
-
 std::string FirstLine(const std::string& text) {
   std::string line = text.substr(0, text.find('\n'));
   if (line.size() > 160) line = line.substr(0, 157) + "...";
@@ -68,6 +62,19 @@ std::vector<ToolSchema> MemoryTools(bool offer_all) {
 
 }  // namespace
 
+size_t CountLines(const std::string& text) {
+  if (text.empty()) return 0;
+  size_t n = std::count(text.begin(), text.end(), '\n');
+  return text.back() == '\n' ? n : n + 1;
+}
+
+std::string MakeStub(const std::string& page_id, const StreamPageMeta& m) {
+  return "[vmllm: paged out " + page_id + ": result of " + m.tool + " " + m.key + " (" +
+         WithCommas(m.bytes) + " bytes, " + WithCommas(m.lines) +
+         " lines). To get it back, call vmllm_recall with page_ids [\"" + page_id +
+         "\"] or repeat the same call.]";
+}
+
 std::string StreamPageId(const std::string& content) {
   uint64_t h = 1469598103934665603ull;
   for (unsigned char c : content) {
@@ -94,11 +101,7 @@ bool StreamPolicy::IsPinned(const std::string& tool, const std::string& canonica
 }
 
 std::string StreamPolicy::Stub(const std::string& page_id) const {
-  const StreamPageMeta& m = meta_.at(page_id);
-  return "[vmllm: paged out " + page_id + ": result of " + m.tool + " " + m.key + " (" +
-         WithCommas(m.bytes) + " bytes, " + WithCommas(m.lines) +
-         " lines). To get it back, call vmllm_recall with page_ids [\"" + page_id +
-         "\"] or repeat the same call.]";
+  return MakeStub(page_id, meta_.at(page_id));
 }
 
 void StreamPolicy::Recall(const std::vector<std::string>& ids) {

@@ -29,6 +29,10 @@ struct StreamPageMeta {
   size_t lines = 0;
 };
 
+// The stub that replaces page `page_id` with provenance `meta`.
+std::string MakeStub(const std::string& page_id, const StreamPageMeta& meta);
+size_t CountLines(const std::string& text);
+
 class StreamPolicy {
  public:
   explicit StreamPolicy(StreamConfig config) : cfg_(std::move(config)) {}

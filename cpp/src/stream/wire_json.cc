@@ -9,7 +9,10 @@
 namespace vmllm {
 namespace {
 
-using json = nlohmann::json;
+// Key order as the client sent it, so the forwarded body differs only where the policy edits.
+using json = nlohmann::ordered_json;
+// Sorted keys: equal arguments in any order compare equal.
+using sorted_json = nlohmann::json;
 
 std::string Dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -76,6 +79,11 @@ class JsonWireRequest : public WireRequest {
 
   std::string Render(const Edits& edits) const override {
     json doc = doc_;
+    // Tools first: adding the "tools" key to an ordered object may move the other values.
+    for (const auto& [index, stub] : edits.tool_stub) {
+      doc["tools"][index] = ToolJson(stub);
+    }
+    for (const ToolSchema& tool : edits.add_tools) doc["tools"].push_back(ToolJson(tool));
     json& messages = doc["messages"];
     for (const auto& [index, text] : edits.result_text) {
       const Msg& m = conv_.msgs[index];
@@ -83,10 +91,6 @@ class JsonWireRequest : public WireRequest {
                                        : messages[m.wire_message];
       target["content"] = text;
     }
-    for (const auto& [index, stub] : edits.tool_stub) {
-      doc["tools"][index] = ToolJson(stub);
-    }
-    for (const ToolSchema& tool : edits.add_tools) doc["tools"].push_back(ToolJson(tool));
     std::vector<Fold> folds = edits.folds;
     std::sort(folds.begin(), folds.end(), [](const Fold& a, const Fold& b) { return a.from > b.from; });
     for (const Fold& fold : folds) {
@@ -335,9 +339,9 @@ Result<std::string> AppendToolExchange(
 }
 
 std::pair<std::string, std::string> CanonicalArguments(const std::string& text) {
-  json args = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  sorted_json args = sorted_json::parse(text.empty() ? "{}" : text, nullptr, false);
   if (args.is_discarded()) return {text, text.substr(0, 80)};
-  std::string canonical = Dump(args);
+  std::string canonical = args.dump(-1, ' ', false, sorted_json::error_handler_t::replace);
   std::string key;
   if (args.is_object()) {
     static const char* kKeyNames[] = {"path", "file_path", "filepath", "filename", "file",
