@@ -242,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from . import replay as _replay  # Message-stream paging (issue 6).
     _replay.add_parser(sub)
+    from . import proxy as _proxy
+    _proxy.add_parser(sub)
     return parser
 
 
