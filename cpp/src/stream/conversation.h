@@ -67,8 +67,9 @@ class WireRequest {
  public:
   virtual ~WireRequest() = default;
   virtual const Conversation& conversation() const = 0;
-  // The request with `edits` applied, as compact JSON.
-  virtual std::string Render(const Edits& edits) const = 0;
+  // The request with `edits` applied, as compact JSON. Edits the parsed document in place (no
+  // copy of a large body): call it once.
+  virtual std::string Render(const Edits& edits) = 0;
 };
 
 // InvalidArgument, naming what is wrong, for malformed JSON or the wrong shape.

@@ -21,7 +21,7 @@ Result<std::string> StreamSession::Rewrite(WireFormat wire, const std::string& b
                                            RewriteReport* report) {
   auto parsed = ParseWireRequest(wire, body);  // Outside the lock: parsing is the slow part.
   if (!parsed.ok()) return parsed.status();
-  const WireRequest& request = *parsed.value();
+  WireRequest& request = *parsed.value();
   RewriteReport local;
   RewriteReport& rep = report ? *report : local;
   Edits edits;

@@ -77,8 +77,8 @@ class JsonWireRequest : public WireRequest {
 
   const Conversation& conversation() const override { return conv_; }
 
-  std::string Render(const Edits& edits) const override {
-    json doc = doc_;
+  std::string Render(const Edits& edits) override {
+    json& doc = doc_;
     // Tools first: adding the "tools" key to an ordered object may move the other values.
     for (const auto& [index, stub] : edits.tool_stub) {
       doc["tools"][index] = ToolJson(stub);
