@@ -140,6 +140,9 @@ def _derived(r: dict[str, Any]) -> dict[str, Any]:
     r["fault_rate"] = r["faults"] / r["evictions"] if r["evictions"] else 0.0
     r["reduction_tokens"] = 1 - r["tokens_paged"] / r["tokens_full"] if r["tokens_full"] else 0.0
     r["reduction_bytes"] = 1 - r["bytes_paged"] / r["bytes_full"] if r["bytes_full"] else 0.0
+    if r.get("per_turn"):
+        last = r["per_turn"][-1]
+        r["reduction_last_turn"] = 1 - last["tokens_paged"] / last["tokens_full"]
     return r
 
 
@@ -173,6 +176,8 @@ def replay(sessions: Sequence[Session], policies: Sequence[str] | None = None,
         total["amplification_full"] = sum(a * w for a, _, w in size_w) / n
         total["amplification_paged"] = sum(b * w for _, b, w in size_w) / n
         total["sessions"] = len(results)
+        total["reduction_last_turn"] = (
+            sum(r.get("reduction_last_turn", 0.0) for r in results) / len(results) if results else 0.0)
         per_policy[name] = {"total": _derived(total), "sessions": results}
     if bar:
         bar.close()
@@ -183,7 +188,7 @@ def replay(sessions: Sequence[Session], policies: Sequence[str] | None = None,
 def format_table(report: dict[str, Any], per_session: bool = False) -> str:
     """A plain-text table, one row per policy (and per session when asked)."""
     head = (f"{'policy':<26}{'sessions':>9}{'turns':>7}{'evict':>7}{'faults':>7}{'f.rate':>8}"
-            f"{'tok full':>11}{'tok paged':>11}{'red.tok':>8}{'red.B':>7}{'waste':>7}"
+            f"{'tok full':>11}{'tok paged':>11}{'red.tok':>8}{'red.B':>7}{'red.last':>9}{'waste':>7}"
             f"{'amp':>6}{'amp.p':>6}{'rewr':>6}")
     rows = [head, "-" * len(head)]
 
@@ -191,6 +196,7 @@ def format_table(report: dict[str, Any], per_session: bool = False) -> str:
         return (f"{label[:26]:<26}{sessions:>9}{r['turns']:>7}{r['evictions']:>7}{r['faults']:>7}"
                 f"{r['fault_rate']:>8.2%}{r['tokens_full']:>11,}{r['tokens_paged']:>11,}"
                 f"{r['reduction_tokens']:>8.1%}{r['reduction_bytes']:>7.1%}"
+                f"{r.get('reduction_last_turn', 0.0):>9.1%}"
                 f"{r['structural_waste']:>7.1%}{r['amplification_full']:>6.1f}"
                 f"{r['amplification_paged']:>6.1f}{r['cache_rewrites']:>6}")
 
@@ -201,7 +207,9 @@ def format_table(report: dict[str, Any], per_session: bool = False) -> str:
                 rows.append(row("  " + r["session"][-24:], r, 1))
     rows.append(f"L1 budget {report['l1_tokens']:,} tokens (tau ignores it: age {report['tau_turns']} "
                 f"turns, >{report['min_evict_bytes']} B); fault rate = faults / all evictions; "
-                "reductions and tokens are cumulative over turns")
+                "red.tok/red.B: cumulative over turns; red.last: last request, mean over sessions; "
+                "waste: stale tool-result share of unpaged input; amp/amp.p: resends per result "
+                "byte without/with paging; rewr: requests that re-write the prompt cache")
     return "\n".join(rows)
 
 

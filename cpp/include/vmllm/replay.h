@@ -8,6 +8,7 @@
 // Policies:
 //   "tau"     the stream policy itself (StreamPolicy: age τ, size s_min, errors and the newest
 //             turn kept, fault-driven pinning); no token budget.
+//   "tau-cache"  the same with cache-aware batching (StreamConfig's prices).
 //   any EvictionPolicyNames() name ("lru", "fifo-age", "clock", "working-set", "arc", ...):
 //             tool-result pages live in an L1 of `l1_tokens`; when the resident results exceed
 //             it, the policy picks victims (errors, the newest turn's results and results of at
@@ -69,7 +70,7 @@ struct ReplayResult {
 Result<ReplayResult> ReplayTrace(WireFormat wire, const std::string& body,
                                  const ReplayOptions& options);
 
-// The policy names replay accepts: "tau", every eviction policy, and "belady".
+// The policy names replay accepts: "tau", "tau-cache", every eviction policy, and "belady".
 std::vector<std::string> ReplayPolicyNames();
 
 }  // namespace vmllm

@@ -40,7 +40,7 @@ class Replayer {
 
   Result<ReplayResult> Run() {
     const std::string& name = opt_.policy;
-    if (name == "tau") {
+    if (name == "tau" || name == "tau-cache") {
       tau_ = std::make_unique<StreamPolicy>(TauConfig());
     } else if (name != "belady") {
       auto made = NewEvictionPolicy(name, &clock_);
@@ -62,6 +62,7 @@ class Replayer {
     StreamConfig c = opt_.stream;
     c.stub_unused_tools = false;  // Replay pages tool results; schemas are reported apart.
     c.inject_memory_tools = false;
+    c.cache_aware = opt_.policy == "tau-cache";
     return c;
   }
 
@@ -296,7 +297,7 @@ Result<ReplayResult> ReplayTrace(WireFormat wire, const std::string& body,
 }
 
 std::vector<std::string> ReplayPolicyNames() {
-  std::vector<std::string> names{"tau"};
+  std::vector<std::string> names{"tau", "tau-cache"};
   for (const std::string& n : EvictionPolicyNames()) names.push_back(n);
   names.push_back("belady");
   return names;
