@@ -37,7 +37,7 @@ TEST(Replay, BeladyFaultsNoMoreThanAnyPolicyAtTheSameBudget) {
   const ReplayResult min = RunPolicy("belady");
   EXPECT_EQ(min.turns, 13u);
   for (const std::string& name : ReplayPolicyNames()) {
-    if (name == "tau" || name == "belady") continue;
+    if (name.rfind("tau", 0) == 0 || name == "belady") continue;  // No budget, or the floor.
     const ReplayResult r = RunPolicy(name);
     EXPECT_LE(min.faults, r.faults) << name;
     EXPECT_GT(r.evictions, 0u) << name;

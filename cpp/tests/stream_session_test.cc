@@ -281,5 +281,39 @@ TEST(StreamSession, CompactFoldsWholeTurnsIntoTheModelsSummary) {
   EXPECT_EQ(session.Stats().compactions, 1u);
 }
 
+TEST(StreamSession, PressureLevelsOfferToolsThenEvictRegardlessOfAge) {
+  StreamConfig config;
+  config.window_tokens = 1000;  // SixReads is over 1,000 estimated tokens: aggressive.
+  StreamSession session(config);
+  OpenAIChat chat = SixReads();
+  std::string out = Rewrite(session, chat.Body());
+  EXPECT_EQ(session.Stats().pressure, "aggressive");
+  EXPECT_NE(out.find("vmllm_release"), std::string::npos);
+  EXPECT_NE(out.find("vmllm_compact"), std::string::npos);
+  // Everything but the newest turn goes, however young.
+  EXPECT_EQ(Count(out, "[vmllm: paged out p-"), 5u);
+  EXPECT_NE(out.find("f5 line 39"), std::string::npos);
+
+  StreamSession relaxed;  // No window: no pressure, only recall offered.
+  out = Rewrite(relaxed, chat.Body());
+  EXPECT_EQ(relaxed.Stats().pressure, "none");
+  EXPECT_EQ(out.find("vmllm_release"), std::string::npos);
+  EXPECT_NE(out.find("vmllm_recall"), std::string::npos);
+}
+
+TEST(StreamSession, ReleaseLetsAYoungPageGoAtOnce) {
+  StreamSession session;
+  OpenAIChat chat;
+  chat.User("go");
+  chat.Result(chat.Call("read_file", R"({"path":"young"})"), Big("young"));
+  chat.Say("read it");
+  const std::string page = StreamPageId(Big("young"));
+  chat.Result(chat.Call("vmllm_release", R"({"page_ids":[")" + page + R"("]})"), "?");
+  std::string out = Rewrite(session, chat.Body());
+  EXPECT_NE(out.find("paged out " + page), std::string::npos);  // Two turns old, released.
+  EXPECT_EQ(session.Stats().releases, 1u);
+  EXPECT_NE(out.find("[vmllm: released"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vmllm

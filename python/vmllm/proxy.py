@@ -6,7 +6,10 @@ rewritten by the native stream layer (``_core.StreamSession``): stale tool resul
 unused tool schemas shrink, the memory tools are offered. Streaming responses (SSE) are relayed
 chunk by chunk as they arrive; a non-streaming response that only calls vmllm's memory tools
 (e.g. ``vmllm_recall``) is answered by the proxy from its page store and the request re-sent, so
-the client sees only the final answer. Anything else is passed through unchanged.
+the client sees only the final answer. In a streaming response a memory-tool call does reach
+the client (chunks already relayed cannot be taken back); on the next request the proxy replaces
+the client's reply to that call with its own answer, and the call takes effect there. Anything
+else is passed through unchanged.
 
 Sessions are keyed by the ``X-Vmllm-Session`` header when given, otherwise by a hash of the wire
 format, the model and the conversation's first two messages. ``/healthz`` answers ``ok``;

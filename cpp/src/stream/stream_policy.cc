@@ -210,6 +210,22 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
   std::vector<Candidate> candidates;
   bool forced = false;  // A release forces its pages out regardless of the cache gate.
 
+  // Every tool result is a page, registered before any memory call refers to it.
+  std::vector<std::string> page_of(conv.msgs.size());
+  for (size_t i = 0; i < conv.msgs.size(); ++i) {
+    const Msg& m = conv.msgs[i];
+    if (m.kind != Msg::kToolResult) continue;
+    auto call_it = calls.find(m.tool_call_id);
+    const CallInfo info = call_it != calls.end() ? call_it->second : CallInfo{"tool", "{}", "?"};
+    if (IsMemoryTool(info.name)) continue;
+    page_of[i] = StreamPageId(m.text);
+    if (!pages_.count(page_of[i])) {
+      pages_[page_of[i]] = m.text;
+      meta_[page_of[i]] = StreamPageMeta{info.name, info.key, m.text.size(), CountLines(m.text)};
+      page_call_key_[page_of[i]] = info.name + '\x1f' + info.args;
+    }
+  }
+
   // Memory-tool calls first: a recall restores pages wherever they occur, even earlier.
   for (const Msg& m : conv.msgs) {
     for (size_t c = 0; c < m.calls.size(); ++c) {
@@ -263,13 +279,8 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
     const std::string occ = m.tool_call_id.empty() ? "r" + std::to_string(m.wire_message) + ":" +
                                                          std::to_string(i)
                                                    : m.tool_call_id;
-    const std::string page = StreamPageId(m.text);
+    const std::string& page = page_of[i];
     const std::string key = info.name + '\x1f' + info.args;
-    if (!pages_.count(page)) {
-      pages_[page] = m.text;
-      meta_[page] = StreamPageMeta{info.name, info.key, m.text.size(), CountLines(m.text)};
-      page_call_key_[page] = key;
-    }
     occurrence_page[occ] = page;
     if (seen_.insert("result:" + occ).second) {
       auto pin = pinned_.find(key);
