@@ -120,7 +120,6 @@ class Replayer {
       auto next = std::upper_bound(turns.begin(), turns.end(), o.turn);
       o.next_use = next == turns.end() ? LONG_MAX : *next;
     }
-    total_turns_ = turn;
   }
 
   bool Evictable(long o, long k) const {
@@ -283,7 +282,6 @@ class Replayer {
   uint64_t full_bytes_ = 0, paged_bytes_ = 0, full_tokens_ = 0, paged_tokens_ = 0;
   uint64_t stale_bytes_ = 0;
   size_t first_change_ = SIZE_MAX;
-  long total_turns_ = 0;
 };
 
 }  // namespace
