@@ -239,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--store", required=True)
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(run=run_stats)
+
+    from . import replay as _replay  # Message-stream paging (issue 6).
+    _replay.add_parser(sub)
+    from . import proxy as _proxy
+    _proxy.add_parser(sub)
     return parser
 
 

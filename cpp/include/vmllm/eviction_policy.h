@@ -11,6 +11,13 @@
 //   "gdsf"  Greedy-Dual-Size-Frequency: priority = L + frequency / size; the lowest leaves and L
 //           rises to its priority, so large, rarely used pages leave before small hot ones and
 //           old priorities age out.
+//   "fifo-age"  Pichay's: the page that entered L1 first leaves first; accesses do not matter.
+//   "clock"  second chance: a ring with reference bits; a referenced page is passed over once.
+//   "working-set" / "working-set:τ"  Denning: pages not referenced within the last τ clock
+//           units (default 4) leave first, largest first; then LRU. Expired() lists them.
+//   "arc"   adaptive replacement cache: recency (T1) and frequency (T2) lists whose balance
+//           adapts to hits in ghost lists of recently evicted keys.
+// Belady's MIN needs the future and so exists only in trace replay (vmllm replay).
 //
 // Thread safety: none; the pager serialises calls.
 #ifndef VMLLM_EVICTION_POLICY_H_
@@ -39,6 +46,9 @@ class EvictionPolicy {
   virtual void OnErase(PageKey key) = 0;
   virtual std::optional<PageKey> PickVictim(const std::function<bool(PageKey)>& evictable) = 0;
   virtual size_t size() const = 0;
+  // Pages the policy would drop even without pressure (working-set: outside the window), oldest
+  // first. Most policies have none.
+  virtual std::vector<PageKey> Expired() const { return {}; }
 };
 
 // InvalidArgument for an unknown name. `clock` must outlive the policy.

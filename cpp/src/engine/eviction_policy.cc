@@ -1,5 +1,7 @@
 #include "vmllm/eviction_policy.h"
 
+#include <cstdlib>
+
 #include "engine/policies.h"
 
 namespace vmllm {
@@ -14,7 +16,25 @@ const NamedPolicy kPolicies[] = {
     {"lru", NewLruPolicy},
     {"lfu", NewLfuPolicy},
     {"gdsf", NewGdsfPolicy},
+    {"fifo-age", NewFifoAgePolicy},
+    {"clock", NewClockPolicy},
+    {"working-set",
+     [](const Clock* clock) { return NewWorkingSetPolicy(clock, kDefaultWorkingSetWindow); }},
+    {"arc", NewArcPolicy},
 };
+
+// "working-set:τ" picks the window; InvalidArgument unless τ is a positive number.
+Result<std::unique_ptr<EvictionPolicy>> ParameterizedWorkingSet(const std::string& name,
+                                                                 const Clock* clock) {
+  const std::string arg = name.substr(name.find(':') + 1);
+  char* end = nullptr;
+  const double window = std::strtod(arg.c_str(), &end);
+  if (arg.empty() || end != arg.c_str() + arg.size() || !(window > 0)) {
+    return Status::InvalidArgument("working-set window must be a positive number, got '" + arg +
+                                   "'");
+  }
+  return NewWorkingSetPolicy(clock, window);
+}
 
 }  // namespace
 
@@ -23,6 +43,7 @@ Result<std::unique_ptr<EvictionPolicy>> NewEvictionPolicy(const std::string& nam
   for (const auto& p : kPolicies) {
     if (name == p.name) return p.make(clock);
   }
+  if (name.rfind("working-set:", 0) == 0) return ParameterizedWorkingSet(name, clock);
   std::string known;
   for (const auto& p : kPolicies) known += std::string(known.empty() ? "" : ", ") + p.name;
   return Status::InvalidArgument("unknown eviction policy '" + name + "' (known: " + known + ")");

@@ -11,6 +11,14 @@ namespace vmllm {
 std::unique_ptr<EvictionPolicy> NewLruPolicy(const Clock* clock);
 std::unique_ptr<EvictionPolicy> NewLfuPolicy(const Clock* clock);
 std::unique_ptr<EvictionPolicy> NewGdsfPolicy(const Clock* clock);
+std::unique_ptr<EvictionPolicy> NewFifoAgePolicy(const Clock* clock);
+std::unique_ptr<EvictionPolicy> NewClockPolicy(const Clock* clock);
+std::unique_ptr<EvictionPolicy> NewArcPolicy(const Clock* clock);
+// `window` is τ in the clock's unit (seconds, or turns under a replay's turn clock).
+std::unique_ptr<EvictionPolicy> NewWorkingSetPolicy(const Clock* clock, double window);
+
+// τ of "working-set" when the name carries no ":τ" suffix.
+inline constexpr double kDefaultWorkingSetWindow = 4.0;
 
 }  // namespace vmllm
 

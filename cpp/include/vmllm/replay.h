@@ -1,0 +1,78 @@
+// Trace replay: how a recorded agent session would have fared under message-stream paging.
+//
+// A trace is one request body holding a whole recorded conversation (OpenAI or Anthropic
+// format). Turn k is the k-th assistant message: the request that produced it is every message
+// before it. Pages are the tool results. Replay walks the conversation once and reports, per
+// turn and in total, what each policy would have sent.
+//
+// Policies:
+//   "tau"     the stream policy itself (StreamPolicy: age τ, size s_min, errors and the newest
+//             turn kept, fault-driven pinning); no token budget.
+//   "tau-cache"  the same with cache-aware batching (StreamConfig's prices).
+//   any EvictionPolicyNames() name ("lru", "fifo-age", "clock", "working-set", "arc", ...):
+//             tool-result pages live in an L1 of `l1_tokens`; when the resident results exceed
+//             it, the policy picks victims (errors, the newest turn's results and results of at
+//             most s_min bytes are never evictable). The policy's clock counts turns, so
+//             working-set's τ is in turns; pages outside its window are also trimmed eagerly.
+//   "belady"  MIN, knowing the future: the victim is the page whose next use is furthest away
+//             (never-used-again pages first, larger first). With pages of unequal size MIN is
+//             the classic floor rather than a proven optimum.
+// A page is used again when the same tool call (name and canonical arguments) is issued again;
+// the use falls on the newest result of that call. Using a page that was evicted is a fault.
+// Fault rate = faults / evictions, over every eviction the policy made.
+//
+// Thread safety: ReplayTrace is a pure function; call it from any thread.
+#ifndef VMLLM_REPLAY_H_
+#define VMLLM_REPLAY_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vmllm/status.h"
+#include "vmllm/stream.h"
+
+namespace vmllm {
+
+struct ReplayOptions {
+  std::string policy = "tau";
+  size_t l1_tokens = 4000;   // Budget for resident tool results (not "tau").
+  StreamConfig stream;       // τ and s_min; for "tau" the whole stream policy.
+};
+
+struct ReplayTurn {
+  uint64_t bytes_full = 0, bytes_paged = 0;
+  uint64_t tokens_full = 0, tokens_paged = 0;
+  uint64_t evictions = 0, faults = 0;
+};
+
+struct ReplayResult {
+  std::string policy;
+  uint64_t turns = 0;
+  uint64_t tool_results = 0;
+  uint64_t evictions = 0;
+  uint64_t faults = 0;
+  // Sums over turns (what a provider bills): cumulative input with and without paging.
+  uint64_t bytes_full = 0, bytes_paged = 0, tokens_full = 0, tokens_paged = 0;
+  // Share of the unpaged input (bytes summed over turns) that is tool-result content at least τ
+  // turns old: the bytes a pager can address.
+  double structural_waste = 0;
+  // Σ size × requests it was sent in full / Σ size, over tool results: how many times each byte
+  // of a tool result is re-sent. Without paging and with.
+  double amplification_full = 0, amplification_paged = 0;
+  // Requests whose prefix differs from the previous request's (an eviction changed an earlier
+  // message), and the tokens from the first change to the end that the provider re-writes.
+  uint64_t cache_rewrites = 0, cache_rewrite_tokens = 0;
+  std::vector<ReplayTurn> per_turn;
+};
+
+// InvalidArgument for an unknown policy or a malformed trace.
+Result<ReplayResult> ReplayTrace(WireFormat wire, const std::string& body,
+                                 const ReplayOptions& options);
+
+// The policy names replay accepts: "tau", "tau-cache", every eviction policy, and "belady".
+std::vector<std::string> ReplayPolicyNames();
+
+}  // namespace vmllm
+
+#endif  // VMLLM_REPLAY_H_

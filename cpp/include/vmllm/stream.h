@@ -1,0 +1,137 @@
+// Message-stream paging: an agent's request as pages, and the policy that shrinks it.
+//
+// An agent resends its whole conversation on every call. StreamSession sits between the agent
+// and the inference API (OpenAI Chat Completions or Anthropic Messages) and rewrites each request:
+//   - every tool result and tool schema is a page, named by a hash of its content ("p-" + 16 hex
+//     digits), kept in the session's page store, so the same content is the same page on every
+//     request;
+//   - a tool result older than `tau_turns` turns and larger than `min_evict_bytes` leaves the
+//     request as a stub naming the page, the tool and key it came from, its size, and how to get
+//     it back; a stub depends only on the page and its call, so it is byte-identical on every
+//     later request and the provider's cached prefix survives;
+//   - error results and results of the newest turn never leave;
+//   - a tool schema the conversation has not used yet becomes a stub (name, first line of the
+//     description, empty input schema) and comes back in full once the tool is used;
+//   - the model can call three injected tools: `vmllm_recall(page_ids)` restores pages in place,
+//     `vmllm_release(page_ids)` lets them go now, `vmllm_compact(from_turn, to_turn, summary)`
+//     folds whole turns into the model's own summary (the originals stay pages);
+//   - a fault is a recall, or the same tool call (name and arguments) issued again while its
+//     earlier result is paged out. A key that faulted is pinned: its later results stay in full
+//     until a fresh result for the same key differs from the pinned one.
+// A tool call is never separated from its result: only result contents and schemas change, and
+// compaction removes whole turns.
+//
+// Turns: by default a turn is one model call (an assistant message), which is what ages a tool
+// result in an agent loop with a single human message; `count_user_messages_only` counts only
+// human-written user messages instead, as Pichay's "user turns".
+//
+// Pressure, as a fraction of `window_tokens` (0 disables): at `advisory` the memory tools are
+// offered; at `involuntary` eligible results are evicted even if the cache-aware gate says wait;
+// at `aggressive` every tool result outside the newest turn is eligible regardless of age.
+//
+// Cache-aware batching (see docs in stream_session.cc): evicting changes the request at the
+// first stub's position, so the provider must re-write its cached prefix from there. Evictions
+// are held back and applied as one batch when the tokens they save over the expected remaining
+// turns are worth more than that re-write. `cache_aware = false` evicts as soon as eligible.
+//
+// Thread safety: a StreamSession is safe to share between threads (one mutex).
+#ifndef VMLLM_STREAM_H_
+#define VMLLM_STREAM_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vmllm/status.h"
+
+namespace vmllm {
+
+enum class WireFormat { kOpenAI, kAnthropic };
+
+struct StreamConfig {
+  int tau_turns = 4;
+  size_t min_evict_bytes = 500;
+  bool count_user_messages_only = false;
+  bool stub_unused_tools = true;
+  bool inject_memory_tools = true;
+  // Pressure thresholds as fractions of window_tokens; window_tokens = 0 turns pressure off.
+  size_t window_tokens = 0;
+  double advisory = 0.5, involuntary = 0.75, aggressive = 0.9;
+  // Cache-aware batching. Prices are per million tokens; only their ratios matter.
+  bool cache_aware = false;
+  double input_price = 3.0;        // Uncached input.
+  double cache_write_price = 3.75;  // Writing a prefix into the cache.
+  double cache_read_price = 0.30;   // Reading a cached prefix.
+  double min_expected_turns = 2.0;  // Floor of the remaining-turns estimate.
+};
+
+// Counters since the session began.
+struct StreamStats {
+  uint64_t requests = 0;
+  uint64_t turns = 0;            // Of the latest request.
+  uint64_t pages = 0;            // Distinct pages in the store.
+  uint64_t evictions = 0;        // Distinct tool results turned into stubs.
+  uint64_t faults = 0;           // Recalls plus re-issued calls of paged-out results.
+  uint64_t recall_faults = 0;
+  uint64_t reissue_faults = 0;
+  uint64_t pinned_keys = 0;
+  uint64_t unpins = 0;
+  uint64_t schema_stubs = 0;     // Schemas stubbed in the latest request.
+  uint64_t releases = 0;
+  uint64_t compactions = 0;
+  uint64_t deferred_by_cache = 0;  // Requests where the cache gate held evictions back.
+  uint64_t bytes_in = 0;         // Payload bytes as received, summed over requests.
+  uint64_t bytes_out = 0;        // Payload bytes as forwarded.
+  std::string pressure = "none";  // none | advisory | involuntary | aggressive (latest request).
+};
+
+// What one rewrite did.
+struct RewriteReport {
+  size_t bytes_before = 0, bytes_after = 0;
+  size_t stubbed_results = 0, stubbed_schemas = 0;
+  size_t new_evictions = 0, new_faults = 0;
+  // Index of the first message whose bytes differ from the request as received (SIZE_MAX if
+  // none): where the provider's cached prefix stops matching.
+  size_t first_changed_message = SIZE_MAX;
+};
+
+class StreamSession {
+ public:
+  explicit StreamSession(StreamConfig config = {});
+  ~StreamSession();
+  StreamSession(const StreamSession&) = delete;
+  StreamSession& operator=(const StreamSession&) = delete;
+
+  // Rewrites a request body. InvalidArgument (with a reason) for malformed JSON or a body that
+  // is not a chat request of that format; the session is unchanged then.
+  Result<std::string> Rewrite(WireFormat wire, const std::string& body,
+                              RewriteReport* report = nullptr);
+
+  // Given the request as the client sent it (or as extended by an earlier FollowUp) and the
+  // upstream's non-streaming response: if the response calls only vmllm_* memory tools, the
+  // request extended by that exchange, unrewritten (so it can be chained), and in `rewritten`
+  // the same request rewritten, which the proxy sends upstream instead of returning the response
+  // to the client. Empty strings if the response should go to the client as it is.
+  // InvalidArgument for a malformed response.
+  Status FollowUp(WireFormat wire, const std::string& request, const std::string& response,
+                  std::string* extended, std::string* rewritten);
+
+  // The full text of a page. NotFound for an unknown id.
+  Result<std::string> Page(const std::string& page_id) const;
+  bool IsPinned(const std::string& tool, const std::string& arguments_json) const;
+  StreamStats Stats() const;
+  const StreamConfig& config() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "p-" + 16 lowercase hex digits of a 64-bit FNV-1a hash of `content`.
+std::string StreamPageId(const std::string& content);
+
+}  // namespace vmllm
+
+#endif  // VMLLM_STREAM_H_

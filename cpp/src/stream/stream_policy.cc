@@ -1,0 +1,406 @@
+// The paging policy for message streams. See stream_policy.h and vmllm/stream.h.
+//
+// Cache-aware batching, the cost model. Providers cache a request's prefix: tokens read from
+// the cache cost `cache_read_price`, tokens written into it `cache_write_price` (both per
+// million tokens). Stubbing results from message i on changes the request from i on, so this
+// request pays a write instead of a read for every token from i to the end:
+//     rewrite_cost = tail_tokens(i) * (cache_write_price - cache_read_price)
+// Each later request then reads `saved_tokens` fewer cached tokens:
+//     benefit = saved_tokens * cache_read_price * expected_remaining_turns
+// with expected_remaining_turns = max(min_expected_turns, turns so far): a session that has run
+// T turns is, absent other knowledge, about as likely to run T more (the Lindy estimate). The
+// batch is applied when benefit > rewrite_cost and otherwise held back; held-back candidates
+// grow with every turn, so the batch that is finally applied pays one rewrite for many
+// evictions. Tokens are estimated as bytes / 4 here: the gate needs ratios, not exact counts.
+#include "stream/stream_policy.h"
+
+#include <algorithm>
+#include <climits>
+
+namespace vmllm {
+namespace {
+
+constexpr char kRecall[] = "vmllm_recall";
+constexpr char kRelease[] = "vmllm_release";
+constexpr char kCompact[] = "vmllm_compact";
+
+std::string FirstLine(const std::string& text) {
+  std::string line = text.substr(0, text.find('\n'));
+  if (line.size() > 160) line = line.substr(0, 157) + "...";
+  return line;
+}
+
+std::string WithCommas(size_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::vector<ToolSchema> MemoryTools(bool offer_all) {
+  std::vector<ToolSchema> tools;
+  tools.push_back({kRecall,
+                   "Bring paged-out content back in full. Pass the page ids named in "
+                   "[vmllm: paged out ...] stubs.",
+                   0,
+                   R"({"type":"object","properties":{"page_ids":{"type":"array","items":{"type":"string"}}},"required":["page_ids"]})"});
+  if (offer_all) {
+    tools.push_back({kRelease,
+                     "Let pages go from the context now (they stay recallable). Pass page ids.",
+                     0,
+                     R"({"type":"object","properties":{"page_ids":{"type":"array","items":{"type":"string"}}},"required":["page_ids"]})"});
+    tools.push_back({kCompact,
+                     "Fold turns from_turn..to_turn (1-based model turns, not the newest) into "
+                     "your own summary; the originals stay recallable.",
+                     0,
+                     R"({"type":"object","properties":{"from_turn":{"type":"integer"},"to_turn":{"type":"integer"},"summary":{"type":"string"}},"required":["from_turn","to_turn","summary"]})"});
+  }
+  return tools;
+}
+
+}  // namespace
+
+size_t CountLines(const std::string& text) {
+  if (text.empty()) return 0;
+  size_t n = std::count(text.begin(), text.end(), '\n');
+  return text.back() == '\n' ? n : n + 1;
+}
+
+std::string MakeStub(const std::string& page_id, const StreamPageMeta& m) {
+  return "[vmllm: paged out " + page_id + ": result of " + m.tool + " " + m.key + " (" +
+         WithCommas(m.bytes) + " bytes, " + WithCommas(m.lines) +
+         " lines). To get it back, call vmllm_recall with page_ids [\"" + page_id +
+         "\"] or repeat the same call.]";
+}
+
+std::string StreamPageId(const std::string& content) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : content) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static const char kHex[] = "0123456789abcdef";
+  std::string id = "p-";
+  for (int shift = 60; shift >= 0; shift -= 4) id += kHex[(h >> shift) & 0xf];
+  return id;
+}
+
+bool StreamPolicy::IsMemoryTool(const std::string& name) {
+  return name == kRecall || name == kRelease || name == kCompact;
+}
+
+const std::string* StreamPolicy::Page(const std::string& id) const {
+  auto it = pages_.find(id);
+  return it == pages_.end() ? nullptr : &it->second;
+}
+
+bool StreamPolicy::IsPinned(const std::string& tool, const std::string& canonical_args) const {
+  return pinned_.count(tool + '\x1f' + canonical_args) > 0;
+}
+
+std::string StreamPolicy::Stub(const std::string& page_id) const {
+  return MakeStub(page_id, meta_.at(page_id));
+}
+
+void StreamPolicy::Recall(const std::vector<std::string>& ids) {
+  for (const std::string& id : ids) {
+    if (!pages_.count(id)) continue;
+    restored_.insert(id);
+    released_.erase(id);
+    ++stats_.faults;
+    ++stats_.recall_faults;
+    auto key = page_call_key_.find(id);
+    if (key != page_call_key_.end()) pinned_[key->second] = id;
+  }
+}
+
+void StreamPolicy::Release(const std::vector<std::string>& ids) {
+  for (const std::string& id : ids) {
+    if (!pages_.count(id)) continue;
+    released_.insert(id);
+    restored_.erase(id);
+    auto key = page_call_key_.find(id);
+    if (key != page_call_key_.end() && pinned_.count(key->second) &&
+        pinned_[key->second] == id) {
+      pinned_.erase(key->second);
+    }
+    ++stats_.releases;
+  }
+}
+
+std::string StreamPolicy::Confirm(const ToolCall& call) const {
+  if (call.name == kRecall) {
+    std::string out = "[vmllm: restored in full where they were:";
+    for (const std::string& id : StringListArgument(call.arguments, "page_ids")) {
+      out += " " + id + (pages_.count(id) ? "" : " (unknown)");
+    }
+    return out + "]";
+  }
+  if (call.name == kRelease) return "[vmllm: released; recallable by page id]";
+  return "[vmllm: compacted turns " + std::to_string(IntArgument(call.arguments, "from_turn", 0)) +
+         "-" + std::to_string(IntArgument(call.arguments, "to_turn", 0)) + "]";
+}
+
+std::vector<std::pair<std::string, std::string>> StreamPolicy::ServeMemoryCalls(
+    const std::vector<ToolCall>& calls) {
+  std::vector<std::pair<std::string, std::string>> results;
+  for (const ToolCall& call : calls) {
+    if (!IsMemoryTool(call.name)) return {};  // The client must see this response.
+  }
+  for (const ToolCall& call : calls) results.emplace_back(call.id, Confirm(call));
+  return results;
+}
+
+Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
+  Edits edits;
+  RewriteReport local;
+  RewriteReport& rep = report ? *report : local;
+  ++stats_.requests;
+
+  // Turns, and which call each result answers.
+  std::vector<long> turn_of(conv.msgs.size(), 0);
+  std::vector<size_t> turn_start;  // Wire message where turn t+1 starts.
+  long turn = 0;
+  std::unordered_map<std::string, CallInfo> calls;
+  std::set<std::string> used_tools;
+  size_t total_bytes = conv.system.size();
+  for (const ToolSchema& t : conv.tools) total_bytes += t.json_bytes;
+  for (size_t i = 0; i < conv.msgs.size(); ++i) {
+    const Msg& m = conv.msgs[i];
+    total_bytes += m.text.size() + m.call_bytes;
+    const bool starts_turn = cfg_.count_user_messages_only ? m.kind == Msg::kUser
+                                                           : m.kind == Msg::kAssistant;
+    if (starts_turn) {
+      ++turn;
+      turn_start.push_back(m.wire_message);
+    }
+    turn_of[i] = turn;
+    for (const ToolCall& c : m.calls) {
+      auto [canonical, key] = CanonicalArguments(c.arguments);
+      calls[c.id] = CallInfo{c.name, canonical, key};
+      used_tools.insert(c.name);
+    }
+  }
+  const long current = turn;
+  stats_.turns = current;
+
+  // Pressure, from the request as received.
+  const double fraction = cfg_.window_tokens == 0
+                              ? 0.0
+                              : (total_bytes / 4.0) / static_cast<double>(cfg_.window_tokens);
+  int level = 0;
+  if (cfg_.window_tokens > 0) {
+    if (fraction >= cfg_.aggressive) level = 3;
+    else if (fraction >= cfg_.involuntary) level = 2;
+    else if (fraction >= cfg_.advisory) level = 1;
+  }
+  static const char* kLevels[] = {"none", "advisory", "involuntary", "aggressive"};
+  stats_.pressure = kLevels[level];
+
+  size_t changed = SIZE_MAX;
+  const size_t faults_before = stats_.faults;
+  std::unordered_map<std::string, std::string> last_result;  // Call key -> occurrence.
+  std::unordered_map<std::string, std::string> occurrence_page;
+  struct Candidate {
+    size_t index;
+    std::string occurrence, page;
+  };
+  std::vector<Candidate> candidates;
+  bool forced = false;  // A release forces its pages out regardless of the cache gate.
+
+  // Every tool result is a page, registered before any memory call refers to it.
+  std::vector<std::string> page_of(conv.msgs.size());
+  for (size_t i = 0; i < conv.msgs.size(); ++i) {
+    const Msg& m = conv.msgs[i];
+    if (m.kind != Msg::kToolResult) continue;
+    auto call_it = calls.find(m.tool_call_id);
+    const CallInfo info = call_it != calls.end() ? call_it->second : CallInfo{"tool", "{}", "?"};
+    if (IsMemoryTool(info.name)) continue;
+    page_of[i] = StreamPageId(m.text);
+    if (!pages_.count(page_of[i])) {
+      pages_[page_of[i]] = m.text;
+      meta_[page_of[i]] = StreamPageMeta{info.name, info.key, m.text.size(), CountLines(m.text)};
+      page_call_key_[page_of[i]] = info.name + '\x1f' + info.args;
+    }
+  }
+
+  // Memory-tool calls first: a recall restores pages wherever they occur, even earlier.
+  for (const Msg& m : conv.msgs) {
+    for (size_t c = 0; c < m.calls.size(); ++c) {
+      const ToolCall& call = m.calls[c];
+      if (!IsMemoryTool(call.name)) continue;
+      const std::string occ =
+          call.id.empty() ? "c" + std::to_string(m.wire_message) + ":" + std::to_string(c) : call.id;
+      if (!seen_.insert("call:" + occ).second) continue;
+      if (call.name == kRecall) {
+        const size_t before = restored_.size();
+        Recall(StringListArgument(call.arguments, "page_ids"));
+        if (restored_.size() != before) changed = 0;  // Conservative: restorations move bytes.
+      } else if (call.name == kRelease) {
+        Release(StringListArgument(call.arguments, "page_ids"));
+      } else if (call.name == kCompact) {
+        compactions_.push_back({IntArgument(call.arguments, "from_turn", 0),
+                                IntArgument(call.arguments, "to_turn", 0),
+                                StringArgument(call.arguments, "summary")});
+        ++stats_.compactions;
+      }
+    }
+  }
+
+  for (size_t i = 0; i < conv.msgs.size(); ++i) {
+    const Msg& m = conv.msgs[i];
+    for (size_t c = 0; c < m.calls.size(); ++c) {
+      const ToolCall& call = m.calls[c];
+      const std::string occ =
+          call.id.empty() ? "c" + std::to_string(m.wire_message) + ":" + std::to_string(c) : call.id;
+      if (IsMemoryTool(call.name) || !seen_.insert("call:" + occ).second) continue;
+      {
+        const CallInfo& info = calls[call.id];
+        const std::string key = info.name + '\x1f' + info.args;
+        auto prev = last_result.find(key);
+        if (prev != last_result.end() && stubbed_.count(prev->second) &&
+            !restored_.count(occurrence_page[prev->second])) {
+          ++stats_.faults;
+          ++stats_.reissue_faults;
+          pinned_[key] = occurrence_page[prev->second];
+        }
+      }
+    }
+    if (m.kind != Msg::kToolResult) continue;
+
+    auto call_it = calls.find(m.tool_call_id);
+    const CallInfo info = call_it != calls.end() ? call_it->second : CallInfo{"tool", "{}", "?"};
+    if (IsMemoryTool(info.name)) {
+      edits.result_text[i] = Confirm(ToolCall{m.tool_call_id, info.name, info.args});
+      continue;
+    }
+    const std::string occ = m.tool_call_id.empty() ? "r" + std::to_string(m.wire_message) + ":" +
+                                                         std::to_string(i)
+                                                   : m.tool_call_id;
+    const std::string& page = page_of[i];
+    const std::string key = info.name + '\x1f' + info.args;
+    occurrence_page[occ] = page;
+    if (seen_.insert("result:" + occ).second) {
+      auto pin = pinned_.find(key);
+      if (pin != pinned_.end() && pin->second != page) {  // Fresh content: the pin is stale.
+        pinned_.erase(pin);
+        ++stats_.unpins;
+      }
+    }
+    last_result[key] = occ;
+
+    const bool restored = restored_.count(page) > 0;
+    if (stubbed_.count(occ) && !restored) {
+      edits.result_text[i] = Stub(page);
+      ++rep.stubbed_results;
+      continue;
+    }
+    const long age = current - turn_of[i];
+    auto pin = pinned_.find(key);
+    const bool pinned = pin != pinned_.end() && pin->second == page;
+    if (m.is_error || age < 1 || pinned || restored || m.text.size() <= cfg_.min_evict_bytes) {
+      continue;
+    }
+    const bool released = released_.count(page) > 0;
+    if (released || age >= cfg_.tau_turns || level >= 3) {
+      candidates.push_back({i, occ, page});
+      forced = forced || released;
+    }
+  }
+
+  // The cache gate, applied to the whole batch (see the cost model above).
+  if (!candidates.empty() && cfg_.cache_aware && !forced && level < 2) {
+    size_t first = SIZE_MAX;
+    double saved = 0;
+    for (const Candidate& c : candidates) {
+      first = std::min(first, conv.msgs[c.index].wire_message);
+      saved += (static_cast<double>(conv.msgs[c.index].text.size()) - Stub(c.page).size()) / 4.0;
+    }
+    double tail = 0;
+    for (const Msg& m : conv.msgs) {
+      if (m.wire_message >= first) tail += (m.text.size() + m.call_bytes) / 4.0;
+    }
+    const double turns_left = std::max(cfg_.min_expected_turns, static_cast<double>(current));
+    const double benefit = saved * cfg_.cache_read_price * turns_left;
+    const double cost = tail * (cfg_.cache_write_price - cfg_.cache_read_price);
+    if (benefit <= cost) {
+      ++stats_.deferred_by_cache;
+      candidates.clear();
+    }
+  }
+  for (const Candidate& c : candidates) {
+    stubbed_.insert(c.occurrence);
+    edits.result_text[c.index] = Stub(c.page);
+    ++stats_.evictions;
+    ++rep.new_evictions;
+    ++rep.stubbed_results;
+    changed = std::min(changed, conv.msgs[c.index].wire_message);
+  }
+
+  // Tool schemas: pages too; the unused ones become stubs.
+  std::set<std::string> stubbed_tools;
+  std::set<std::string> client_tools;
+  for (size_t t = 0; t < conv.tools.size(); ++t) {
+    const ToolSchema& schema = conv.tools[t];
+    client_tools.insert(schema.name);
+    const std::string page = StreamPageId(schema.json);
+    if (!pages_.count(page)) {
+      pages_[page] = schema.json;
+      meta_[page] = StreamPageMeta{"tool schema", schema.name, schema.json.size(), 1};
+    }
+    if (cfg_.stub_unused_tools && !used_tools.count(schema.name)) {
+      edits.tool_stub[t] = ToolSchema{schema.name, FirstLine(schema.description), 0, ""};
+      stubbed_tools.insert(schema.name);
+    }
+  }
+  rep.stubbed_schemas = stubbed_tools.size();
+  stats_.schema_stubs = stubbed_tools.size();
+  if (!first_request_ && stubbed_tools != prev_stubbed_tools_) changed = 0;
+  prev_stubbed_tools_ = stubbed_tools;
+
+  bool has_tool_traffic = !conv.tools.empty();
+  for (const Msg& m : conv.msgs) has_tool_traffic = has_tool_traffic || !m.calls.empty();
+  if (cfg_.inject_memory_tools && has_tool_traffic) {
+    for (ToolSchema& tool : MemoryTools(level >= 1)) {
+      if (!client_tools.count(tool.name)) edits.add_tools.push_back(std::move(tool));
+    }
+  }
+
+  // Compactions the model asked for: whole turns, never the newest.
+  size_t folded_until = 0;
+  std::vector<Compaction> ordered = compactions_;
+  std::sort(ordered.begin(), ordered.end(),
+            [](const Compaction& a, const Compaction& b) { return a.from < b.from; });
+  for (const Compaction& c : ordered) {
+    if (c.from < 1 || c.to < c.from || c.to >= current) continue;
+    const size_t from = turn_start[c.from - 1], to = turn_start[c.to];
+    if (from < folded_until || from >= to) continue;
+    std::string originals;
+    for (const Msg& m : conv.msgs) {
+      if (m.wire_message >= from && m.wire_message < to) originals += m.text + "\n";
+    }
+    const std::string page = StreamPageId(originals);
+    if (!pages_.count(page)) {
+      pages_[page] = originals;
+      meta_[page] = StreamPageMeta{"compaction", "turns " + std::to_string(c.from) + "-" +
+                                                     std::to_string(c.to),
+                                   originals.size(), CountLines(originals)};
+    }
+    edits.folds.push_back({from, to,
+                           "[vmllm: turns " + std::to_string(c.from) + "-" + std::to_string(c.to) +
+                               " compacted by the model; originals in page " + page +
+                               ". Summary: " + c.summary + "]"});
+    folded_until = to;
+  }
+
+  first_request_ = false;
+  stats_.pages = pages_.size();
+  stats_.pinned_keys = pinned_.size();
+  rep.new_faults = stats_.faults - faults_before;
+  rep.first_changed_message = changed;
+  return edits;
+}
+
+}  // namespace vmllm

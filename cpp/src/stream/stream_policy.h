@@ -1,0 +1,86 @@
+// StreamPolicy: the state and decisions of message-stream paging, free of any wire format.
+//
+// Given a Conversation (the whole history an agent sent), Plan() decides which tool results
+// become stubs, which schemas are stubbed, which faults happened and which compactions apply,
+// and returns them as Edits. It remembers across requests what it stubbed, what faulted, what
+// is pinned and the pages themselves, so a later request with a longer history gets the same
+// stubs for the same results. StreamSession wraps it for the proxy; replay drives it directly.
+//
+// Thread safety: none; StreamSession serialises calls.
+#ifndef VMLLM_STREAM_STREAM_POLICY_H_
+#define VMLLM_STREAM_STREAM_POLICY_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "stream/conversation.h"
+#include "vmllm/stream.h"
+
+namespace vmllm {
+
+// A page's provenance, for its stub.
+struct StreamPageMeta {
+  std::string tool;
+  std::string key;  // Short human key: a path, a query, a command.
+  size_t bytes = 0;
+  size_t lines = 0;
+};
+
+// The stub that replaces page `page_id` with provenance `meta`.
+std::string MakeStub(const std::string& page_id, const StreamPageMeta& meta);
+size_t CountLines(const std::string& text);
+
+class StreamPolicy {
+ public:
+  explicit StreamPolicy(StreamConfig config) : cfg_(std::move(config)) {}
+
+  // Decides the edits for `conv` and updates the session state and counters.
+  Edits Plan(const Conversation& conv, RewriteReport* report);
+
+  // The results the session serves for memory-tool calls in an upstream response.
+  std::vector<std::pair<std::string, std::string>> ServeMemoryCalls(
+      const std::vector<ToolCall>& calls);
+
+  static bool IsMemoryTool(const std::string& name);
+
+  const std::string* Page(const std::string& id) const;
+  bool IsPinned(const std::string& tool, const std::string& canonical_args) const;
+  const StreamStats& stats() const { return stats_; }
+  StreamStats* mutable_stats() { return &stats_; }
+  const StreamConfig& config() const { return cfg_; }
+  // The stub that replaces a page; a function of the page and its call only.
+  std::string Stub(const std::string& page_id) const;
+
+ private:
+  struct CallInfo {
+    std::string name, args, key;
+  };
+  struct Compaction {
+    long from = 0, to = 0;
+    std::string summary;
+  };
+  void Recall(const std::vector<std::string>& ids);
+  void Release(const std::vector<std::string>& ids);
+  std::string Confirm(const ToolCall& call) const;
+
+  StreamConfig cfg_;
+  StreamStats stats_;
+  std::unordered_map<std::string, std::string> pages_;
+  std::unordered_map<std::string, StreamPageMeta> meta_;
+  std::unordered_map<std::string, std::string> page_call_key_;  // Page id -> call key.
+  std::set<std::string> stubbed_;   // Result occurrences stubbed on some earlier request.
+  std::set<std::string> restored_;  // Pages recalled: shown in full wherever they occur.
+  std::set<std::string> released_;  // Pages the model let go.
+  std::map<std::string, std::string> pinned_;  // Call key -> page id pinned for it.
+  std::set<std::string> seen_;      // Calls and results whose effects were already counted.
+  std::vector<Compaction> compactions_;
+  std::set<std::string> prev_stubbed_tools_;
+  bool first_request_ = true;
+};
+
+}  // namespace vmllm
+
+#endif  // VMLLM_STREAM_STREAM_POLICY_H_

@@ -1,0 +1,405 @@
+// The JSON adapter of the stream layer: OpenAI Chat Completions and Anthropic Messages requests
+// in and out. The only file of the stream layer that includes nlohmann/json; every JSON error
+// or unexpected shape becomes an InvalidArgument that names what was wrong.
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "stream/conversation.h"
+
+namespace vmllm {
+namespace {
+
+// Key order as the client sent it, so the forwarded body differs only where the policy edits.
+using json = nlohmann::ordered_json;
+// Sorted keys: equal arguments in any order compare equal.
+using sorted_json = nlohmann::json;
+
+std::string Dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Text of an OpenAI content (string, null, or parts) or an Anthropic content (string or blocks).
+std::string ContentText(const json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  std::string out;
+  if (content.is_array()) {
+    for (const json& part : content) {
+      if (part.is_object() && part.contains("text") && part["text"].is_string()) {
+        if (!out.empty()) out += "\n";
+        out += part["text"].get<std::string>();
+      }
+    }
+  }
+  return out;
+}
+
+std::string ArgumentsText(const json& arguments) {
+  if (arguments.is_string()) return arguments.get<std::string>();
+  return Dump(arguments);
+}
+
+// OpenAI carries no error flag on tool results; agents conventionally start them with "Error".
+bool LooksLikeError(const std::string& text) {
+  size_t i = text.find_first_not_of(" \t\r\n");
+  if (i == std::string::npos) return false;
+  std::string head = text.substr(i, 5);
+  std::transform(head.begin(), head.end(), head.begin(), ::tolower);
+  return head == "error";
+}
+
+Status Bad(const std::string& what) { return Status::InvalidArgument("malformed request: " + what); }
+
+class JsonWireRequest : public WireRequest {
+ public:
+  JsonWireRequest(WireFormat wire, json doc) : doc_(std::move(doc)) { conv_.wire = wire; }
+
+  Status Parse() {
+    if (!doc_.is_object()) return Bad("the body must be a JSON object");
+    if (!doc_.contains("messages") || !doc_["messages"].is_array()) {
+      return Bad("'messages' must be an array");
+    }
+    if (doc_["messages"].empty()) return Bad("'messages' is empty");
+    if (Status s = ParseTools(); !s.ok()) return s;
+    if (conv_.wire == WireFormat::kAnthropic && doc_.contains("system")) {
+      const json& sys = doc_["system"];
+      if (!sys.is_string() && !sys.is_array()) return Bad("'system' must be a string or blocks");
+      conv_.system = ContentText(sys);
+    }
+    const json& messages = doc_["messages"];
+    conv_.wire_messages = messages.size();
+    for (size_t i = 0; i < messages.size(); ++i) {
+      Status s = conv_.wire == WireFormat::kOpenAI ? ParseOpenAIMessage(i, messages[i])
+                                                   : ParseAnthropicMessage(i, messages[i]);
+      if (!s.ok()) return s;
+    }
+    return Status();
+  }
+
+  const Conversation& conversation() const override { return conv_; }
+
+  std::string Render(const Edits& edits) override {
+    json& doc = doc_;
+    // Tools first: adding the "tools" key to an ordered object may move the other values.
+    for (const auto& [index, stub] : edits.tool_stub) {
+      doc["tools"][index] = ToolJson(stub);
+    }
+    for (const ToolSchema& tool : edits.add_tools) doc["tools"].push_back(ToolJson(tool));
+    json& messages = doc["messages"];
+    for (const auto& [index, text] : edits.result_text) {
+      const Msg& m = conv_.msgs[index];
+      json& target = m.wire_block >= 0 ? messages[m.wire_message]["content"][m.wire_block]
+                                       : messages[m.wire_message];
+      target["content"] = text;
+    }
+    std::vector<Fold> folds = edits.folds;
+    std::sort(folds.begin(), folds.end(), [](const Fold& a, const Fold& b) { return a.from > b.from; });
+    for (const Fold& fold : folds) {
+      messages.erase(messages.begin() + fold.from, messages.begin() + fold.to);
+      messages.insert(messages.begin() + fold.from, json{{"role", "user"}, {"content", fold.text}});
+    }
+    return Dump(doc);
+  }
+
+ private:
+  json ToolJson(const ToolSchema& tool) const {
+    json schema = tool.json.empty() ? json{{"type", "object"}, {"properties", json::object()}}
+                                    : json::parse(tool.json, nullptr, false);
+    if (conv_.wire == WireFormat::kOpenAI) {
+      return json{{"type", "function"},
+                  {"function",
+                   {{"name", tool.name}, {"description", tool.description}, {"parameters", schema}}}};
+    }
+    return json{{"name", tool.name}, {"description", tool.description}, {"input_schema", schema}};
+  }
+
+  Status ParseTools() {
+    if (!doc_.contains("tools")) return Status();
+    const json& tools = doc_["tools"];
+    if (!tools.is_array()) return Bad("'tools' must be an array");
+    for (size_t i = 0; i < tools.size(); ++i) {
+      const json& t = tools[i];
+      const json* fn = &t;
+      if (conv_.wire == WireFormat::kOpenAI) {
+        if (!t.is_object() || !t.contains("function") || !t["function"].is_object()) {
+          return Bad("tools[" + std::to_string(i) + "] has no 'function' object");
+        }
+        fn = &t["function"];
+      }
+      if (!fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string()) {
+        return Bad("tools[" + std::to_string(i) + "] has no string 'name'");
+      }
+      ToolSchema schema;
+      schema.name = (*fn)["name"].get<std::string>();
+      if (fn->contains("description") && (*fn)["description"].is_string()) {
+        schema.description = (*fn)["description"].get<std::string>();
+      }
+      schema.json = Dump(t);
+      schema.json_bytes = schema.json.size();
+      conv_.tools.push_back(std::move(schema));
+    }
+    return Status();
+  }
+
+  Status ParseOpenAIMessage(size_t i, const json& m) {
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) {
+      return Bad(where + " has no string 'role'");
+    }
+    const std::string role = m["role"].get<std::string>();
+    const json content = m.contains("content") ? m["content"] : json();
+    if (!content.is_null() && !content.is_string() && !content.is_array()) {
+      return Bad(where + ".content must be a string, an array or null");
+    }
+    Msg msg;
+    msg.wire_message = i;
+    msg.text = ContentText(content);
+    if (role == "tool" || role == "function") {
+      msg.kind = Msg::kToolResult;
+      if (m.contains("tool_call_id") && m["tool_call_id"].is_string()) {
+        msg.tool_call_id = m["tool_call_id"].get<std::string>();
+      } else if (role == "tool") {
+        return Bad(where + " (role tool) has no string 'tool_call_id'");
+      }
+      msg.is_error = LooksLikeError(msg.text);
+    } else if (role == "assistant") {
+      msg.kind = Msg::kAssistant;
+      if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
+        if (!m["tool_calls"].is_array()) return Bad(where + ".tool_calls must be an array");
+        for (const json& c : m["tool_calls"]) {
+          if (!c.is_object() || !c.contains("function") || !c["function"].is_object() ||
+              !c["function"].contains("name") || !c["function"]["name"].is_string()) {
+            return Bad(where + ".tool_calls has an entry without function.name");
+          }
+          ToolCall call;
+          if (c.contains("id") && c["id"].is_string()) call.id = c["id"].get<std::string>();
+          call.name = c["function"]["name"].get<std::string>();
+          const json& args = c["function"].contains("arguments") ? c["function"]["arguments"] : json();
+          call.arguments = ArgumentsText(args.is_null() ? json::object() : args);
+          msg.call_bytes += call.name.size() + call.arguments.size();
+          msg.calls.push_back(std::move(call));
+        }
+      }
+    } else if (role == "system" || role == "developer") {
+      msg.kind = Msg::kSystem;
+    } else if (role == "user") {
+      msg.kind = Msg::kUser;
+    } else {
+      return Bad(where + " has unknown role '" + role + "'");
+    }
+    conv_.msgs.push_back(std::move(msg));
+    return Status();
+  }
+
+  Status ParseAnthropicMessage(size_t i, const json& m) {
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) {
+      return Bad(where + " has no string 'role'");
+    }
+    const std::string role = m["role"].get<std::string>();
+    if (role != "user" && role != "assistant") return Bad(where + " has unknown role '" + role + "'");
+    if (!m.contains("content") || (!m["content"].is_string() && !m["content"].is_array())) {
+      return Bad(where + ".content must be a string or an array of blocks");
+    }
+    const json& content = m["content"];
+    Msg text_msg;
+    text_msg.kind = role == "user" ? Msg::kUser : Msg::kAssistant;
+    text_msg.wire_message = i;
+    if (content.is_string()) {
+      text_msg.text = content.get<std::string>();
+      conv_.msgs.push_back(std::move(text_msg));
+      return Status();
+    }
+    std::vector<Msg> results;
+    bool has_text = false;
+    for (size_t b = 0; b < content.size(); ++b) {
+      const json& block = content[b];
+      if (!block.is_object() || !block.contains("type") || !block["type"].is_string()) {
+        return Bad(where + ".content[" + std::to_string(b) + "] has no string 'type'");
+      }
+      const std::string type = block["type"].get<std::string>();
+      if (type == "text" && block.contains("text") && block["text"].is_string()) {
+        if (has_text) text_msg.text += "\n";
+        text_msg.text += block["text"].get<std::string>();
+        has_text = true;
+      } else if (type == "tool_use") {
+        if (!block.contains("name") || !block["name"].is_string()) {
+          return Bad(where + " has a tool_use block without a name");
+        }
+        ToolCall call;
+        if (block.contains("id") && block["id"].is_string()) call.id = block["id"].get<std::string>();
+        call.name = block["name"].get<std::string>();
+        call.arguments = block.contains("input") ? ArgumentsText(block["input"]) : "{}";
+        text_msg.call_bytes += call.name.size() + call.arguments.size();
+        text_msg.calls.push_back(std::move(call));
+      } else if (type == "tool_result") {
+        Msg r;
+        r.kind = Msg::kToolResult;
+        r.wire_message = i;
+        r.wire_block = static_cast<int>(b);
+        if (block.contains("tool_use_id") && block["tool_use_id"].is_string()) {
+          r.tool_call_id = block["tool_use_id"].get<std::string>();
+        }
+        if (block.contains("content")) r.text = ContentText(block["content"]);
+        r.is_error = block.contains("is_error") && block["is_error"].is_boolean() &&
+                     block["is_error"].get<bool>();
+        results.push_back(std::move(r));
+      }
+    }
+    // Results first: they answer the previous assistant turn; any text is the human's.
+    for (Msg& r : results) conv_.msgs.push_back(std::move(r));
+    if (has_text || !text_msg.calls.empty() || results.empty()) conv_.msgs.push_back(std::move(text_msg));
+    return Status();
+  }
+
+  json doc_;
+  Conversation conv_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<WireRequest>> ParseWireRequest(WireFormat wire, const std::string& body) {
+  try {
+    json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return Status::InvalidArgument("malformed request: not valid JSON");
+    auto request = std::make_unique<JsonWireRequest>(wire, std::move(doc));
+    if (Status s = request->Parse(); !s.ok()) return s;
+    return std::unique_ptr<WireRequest>(std::move(request));
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(std::string("malformed request: ") + e.what());
+  }
+}
+
+Result<std::vector<ToolCall>> ParseResponseCalls(WireFormat wire, const std::string& response) {
+  try {
+    json doc = json::parse(response, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) {
+      return Status::InvalidArgument("upstream response is not a JSON object");
+    }
+    std::vector<ToolCall> calls;
+    if (wire == WireFormat::kOpenAI) {
+      if (!doc.contains("choices") || !doc["choices"].is_array() || doc["choices"].empty()) {
+        return calls;
+      }
+      const json& msg = doc["choices"][0].value("message", json::object());
+      if (!msg.contains("tool_calls") || !msg["tool_calls"].is_array()) return calls;
+      for (const json& c : msg["tool_calls"]) {
+        ToolCall call;
+        call.id = c.value("id", "");
+        call.name = c["function"].value("name", "");
+        call.arguments = ArgumentsText(c["function"].value("arguments", json::object()));
+        calls.push_back(std::move(call));
+      }
+    } else {
+      if (!doc.contains("content") || !doc["content"].is_array()) return calls;
+      for (const json& block : doc["content"]) {
+        if (block.value("type", "") != "tool_use") continue;
+        ToolCall call;
+        call.id = block.value("id", "");
+        call.name = block.value("name", "");
+        call.arguments = ArgumentsText(block.value("input", json::object()));
+        calls.push_back(std::move(call));
+      }
+    }
+    return calls;
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(std::string("unexpected upstream response: ") + e.what());
+  }
+}
+
+Result<std::string> AppendToolExchange(
+    WireFormat wire, const std::string& request, const std::string& response,
+    const std::vector<std::pair<std::string, std::string>>& results) {
+  try {
+    json req = json::parse(request, nullptr, false);
+    json resp = json::parse(response, nullptr, false);
+    if (req.is_discarded() || resp.is_discarded()) {
+      return Status::InvalidArgument("tool exchange: not valid JSON");
+    }
+    json& messages = req["messages"];
+    if (wire == WireFormat::kOpenAI) {
+      const json& msg = resp["choices"][0]["message"];
+      json assistant = {{"role", "assistant"}, {"content", msg.value("content", json())}};
+      assistant["tool_calls"] = msg["tool_calls"];
+      messages.push_back(assistant);
+      for (const auto& [id, text] : results) {
+        messages.push_back({{"role", "tool"}, {"tool_call_id", id}, {"content", text}});
+      }
+    } else {
+      messages.push_back({{"role", "assistant"}, {"content", resp["content"]}});
+      json blocks = json::array();
+      for (const auto& [id, text] : results) {
+        blocks.push_back({{"type", "tool_result"}, {"tool_use_id", id}, {"content", text}});
+      }
+      messages.push_back({{"role", "user"}, {"content", blocks}});
+    }
+    return Dump(req);
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(std::string("tool exchange: ") + e.what());
+  }
+}
+
+std::pair<std::string, std::string> CanonicalArguments(const std::string& text) {
+  sorted_json args = sorted_json::parse(text.empty() ? "{}" : text, nullptr, false);
+  if (args.is_discarded()) return {text, text.substr(0, 80)};
+  std::string canonical = args.dump(-1, ' ', false, sorted_json::error_handler_t::replace);
+  std::string key;
+  if (args.is_object()) {
+    static const char* kKeyNames[] = {"path", "file_path", "filepath", "filename", "file",
+                                      "url", "query", "pattern", "command", "cmd"};
+    for (const char* name : kKeyNames) {
+      if (args.contains(name) && args[name].is_string()) {
+        key = args[name].get<std::string>();
+        break;
+      }
+    }
+    if (key.empty()) {
+      for (const auto& [name, value] : args.items()) {
+        if (value.is_string()) {
+          key = value.get<std::string>();
+          break;
+        }
+      }
+    }
+  }
+  if (key.empty()) key = canonical;
+  if (key.size() > 80) key = key.substr(0, 77) + "...";
+  return {canonical, key};
+}
+
+std::vector<std::string> StringListArgument(const std::string& text, const std::string& field) {
+  std::vector<std::string> out;
+  json args = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  if (args.is_discarded() || !args.is_object() || !args.contains(field)) return out;
+  const json& v = args[field];
+  if (v.is_string()) out.push_back(v.get<std::string>());
+  if (v.is_array()) {
+    for (const json& e : v) {
+      if (e.is_string()) out.push_back(e.get<std::string>());
+    }
+  }
+  return out;
+}
+
+std::string StringArgument(const std::string& text, const std::string& field) {
+  json args = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  if (args.is_discarded() || !args.is_object() || !args.contains(field) || !args[field].is_string()) {
+    return "";
+  }
+  return args[field].get<std::string>();
+}
+
+long IntArgument(const std::string& text, const std::string& field, long fallback) {
+  json args = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  if (args.is_discarded() || !args.is_object() || !args.contains(field)) return fallback;
+  if (args[field].is_number_integer()) return args[field].get<long>();
+  if (args[field].is_string()) {
+    try {
+      return std::stol(args[field].get<std::string>());
+    } catch (...) {
+      return fallback;
+    }
+  }
+  return fallback;
+}
+
+}  // namespace vmllm

@@ -1,0 +1,322 @@
+"""A transparent paging proxy between an agent and an OpenAI- or Anthropic-compatible API.
+
+``vmllm proxy --upstream URL`` listens on 127.0.0.1:8080 (unless told otherwise) and speaks
+``POST /v1/chat/completions`` (OpenAI) and ``POST /v1/messages`` (Anthropic). Each request is
+rewritten by the native stream layer (``_core.StreamSession``): stale tool results become stubs,
+unused tool schemas shrink, the memory tools are offered. Streaming responses (SSE) are relayed
+chunk by chunk as they arrive; a non-streaming response that only calls vmllm's memory tools
+(e.g. ``vmllm_recall``) is answered by the proxy from its page store and the request re-sent, so
+the client sees only the final answer. In a streaming response a memory-tool call does reach
+the client (chunks already relayed cannot be taken back); on the next request the proxy replaces
+the client's reply to that call with its own answer, and the call takes effect there. Anything
+else is passed through unchanged.
+
+Sessions are keyed by the ``X-Vmllm-Session`` header when given, otherwise by a hash of the wire
+format, the model and the conversation's first two messages. ``/healthz`` answers ``ok``;
+``/metrics`` is Prometheus text. The client's API key (``Authorization`` / ``x-api-key``) is
+forwarded upstream and never logged. A malformed body gets a 400 with a JSON error and the
+proxy keeps serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import sys
+import threading
+import time
+from collections import OrderedDict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import _core
+from .errors import InvalidArgumentError
+
+_ROUTES = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
+_HOP_BY_HOP = {"host", "content-length", "connection", "keep-alive", "transfer-encoding",
+               "accept-encoding", "proxy-authorization", "te", "upgrade"}
+_MAX_FOLLOW_UPS = 4
+_SESSION_HEADER = "x-vmllm-session"
+
+
+class _Metrics:
+    """Proxy counters; the stream counters come from the sessions themselves."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: dict[tuple[str, int], int] = {}
+        self.bad_requests = 0
+        self.upstream_errors = 0
+        self.follow_ups = 0
+        self.seconds = 0.0
+
+    def count(self, route: str, status: int, seconds: float) -> None:
+        with self.lock:
+            self.requests[(route, status)] = self.requests.get((route, status), 0) + 1
+            self.seconds += seconds
+
+
+class PagingProxy(ThreadingHTTPServer):
+    """The proxy server. ``serve_forever()`` to run; ``shutdown()`` from another thread to stop."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str, host: str = "127.0.0.1", port: int = 8080,
+                 max_sessions: int = 1000, log: Any = None, **session_options: Any) -> None:
+        parts = urlsplit(upstream)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidArgumentError(f"upstream must be an http(s) URL, got {upstream!r}")
+        self.upstream = parts
+        self.session_options = session_options
+        _core.StreamSession(**session_options)  # Fail now on a bad option, not per request.
+        self.sessions: OrderedDict[str, Any] = OrderedDict()
+        self.sessions_lock = threading.Lock()
+        self.max_sessions = max_sessions
+        self.metrics = _Metrics()
+        self.log = log if log is not None else sys.stderr
+        super().__init__((host, port), _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def session(self, key: str) -> Any:
+        with self.sessions_lock:
+            s = self.sessions.get(key)
+            if s is None:
+                s = self.sessions[key] = _core.StreamSession(**self.session_options)
+                while len(self.sessions) > self.max_sessions:
+                    self.sessions.popitem(last=False)
+            self.sessions.move_to_end(key)
+            return s
+
+    def connect(self) -> http.client.HTTPConnection:
+        u = self.upstream
+        cls = http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection
+        return cls(u.hostname, u.port, timeout=600)
+
+    def metrics_text(self) -> str:
+        with self.sessions_lock:
+            stats = [s.stats() for s in self.sessions.values()]
+        m = self.metrics
+        lines = []
+
+        def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+            lines.append(f"# HELP vmllm_proxy_{name} {help_text}")
+            lines.append(f"# TYPE vmllm_proxy_{name} {kind}")
+            lines.extend(f"vmllm_proxy_{name}{labels} {value:g}" for labels, value in samples)
+
+        with m.lock:
+            metric("requests_total", "counter", "Requests by route and status.",
+                   [(f'{{route="{r}",status="{s}"}}', n) for (r, s), n in sorted(m.requests.items())]
+                   or [("", 0)])
+            metric("bad_requests_total", "counter", "Malformed bodies answered with 400.",
+                   [("", m.bad_requests)])
+            metric("upstream_errors_total", "counter", "Upstream unreachable (502).",
+                   [("", m.upstream_errors)])
+            metric("follow_ups_total", "counter", "Memory-tool calls answered by the proxy.",
+                   [("", m.follow_ups)])
+            metric("request_seconds_total", "counter", "Time spent serving requests.",
+                   [("", m.seconds)])
+        metric("sessions", "gauge", "Sessions tracked.", [("", len(stats))])
+        for key, kind, text in [
+                ("evictions", "counter", "Tool results turned into stubs."),
+                ("faults", "counter", "Recalls plus re-issued calls of paged-out results."),
+                ("recall_faults", "counter", "Faults by vmllm_recall."),
+                ("reissue_faults", "counter", "Faults by the same tool call issued again."),
+                ("pinned_keys", "gauge", "Call keys pinned after a fault."),
+                ("pages", "gauge", "Pages in the sessions' stores."),
+                ("bytes_in", "counter", "Request bytes as received."),
+                ("bytes_out", "counter", "Request bytes as forwarded."),
+                ("deferred_by_cache", "counter", "Requests where the cache gate held evictions.")]:
+            suffix = "_total" if kind == "counter" else ""
+            metric(key + suffix, kind, text, [("", sum(s[key] for s in stats))])
+        return "\n".join(lines) + "\n"
+
+
+def _session_key(wire: str, request: dict[str, Any], headers: Any) -> str:
+    given = headers.get(_SESSION_HEADER)
+    if given:
+        return f"h:{given}"
+    head = {"wire": wire, "model": request.get("model"), "system": request.get("system"),
+            "first": request.get("messages", [])[:2]}
+    return hashlib.sha256(json.dumps(head, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: PagingProxy
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature.
+        # Method, path and status only: never headers, so API keys never reach a log.
+        self.server.log.write(f"vmllm proxy: {self.address_string()} {format % args}\n")
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _error(self, status: int, kind: str, message: str) -> None:
+        body = {"type": "error", "error": {"type": kind, "message": message}}
+        self._send(status, json.dumps(body).encode())
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name.
+        if self.path == "/healthz":
+            self._send(200, b"ok\n", "text/plain; charset=utf-8")
+        elif self.path == "/metrics":
+            self._send(200, self.server.metrics_text().encode(), "text/plain; version=0.0.4")
+        else:
+            self._forward_raw(b"")
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name.
+        started = time.perf_counter()
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length > 0 else b""
+        route = _ROUTES.get(self.path.split("?", 1)[0])
+        if route is None:
+            self._forward_raw(body)
+            return
+        status = self._serve(route, body)
+        self.server.metrics.count(route, status, time.perf_counter() - started)
+
+    def _serve(self, wire: str, body: bytes) -> int:
+        try:
+            request = json.loads(body)
+            if not isinstance(request, dict):
+                raise ValueError("the body must be a JSON object")
+            session = self.server.session(_session_key(wire, request, self.headers))
+            rewritten, _ = session.rewrite(wire, body)
+        except ValueError as exc:  # JSONDecodeError and InvalidArgumentError are ValueErrors.
+            with self.server.metrics.lock:
+                self.server.metrics.bad_requests += 1
+            text = str(exc) if str(exc).startswith("malformed") else f"malformed request: {exc}"
+            self._error(400, "invalid_request_error", f"vmllm proxy: {text}")
+            return 400
+        try:
+            if request.get("stream"):
+                return self._stream(rewritten)
+            return self._complete(wire, session, body, rewritten)
+        except OSError as exc:
+            with self.server.metrics.lock:
+                self.server.metrics.upstream_errors += 1
+            if not self.wfile.closed:
+                try:
+                    self._error(502, "api_error", f"vmllm proxy: upstream unreachable: {exc}")
+                except OSError:
+                    pass
+            return 502
+
+    def _upstream_headers(self, length: int) -> dict[str, str]:
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP
+                   and k.lower() != _SESSION_HEADER}
+        headers["Content-Length"] = str(length)
+        headers["Accept-Encoding"] = "identity"  # The proxy reads responses; no gzip.
+        return headers
+
+    def _post(self, body: bytes) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        conn = self.server.connect()
+        path = self.server.upstream.path.rstrip("/") + self.path
+        conn.request("POST", path, body=body, headers=self._upstream_headers(len(body)))
+        return conn, conn.getresponse()
+
+    def _relay_headers(self, resp: http.client.HTTPResponse, length: int | None) -> None:
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in _HOP_BY_HOP:
+                self.send_header(k, v)
+        if length is None:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(length))
+        self.end_headers()
+
+    def _complete(self, wire: str, session: Any, original: bytes, rewritten: bytes) -> int:
+        request = original
+        for _ in range(_MAX_FOLLOW_UPS + 1):
+            conn, resp = self._post(rewritten)
+            try:
+                data = resp.read()
+            finally:
+                conn.close()
+            if resp.status != 200:
+                break
+            try:
+                follow = session.follow_up(wire, request, data)
+            except InvalidArgumentError:
+                follow = None  # Not a response we understand: the client gets it as it is.
+            if follow is None:
+                break
+            request, rewritten = follow
+            with self.server.metrics.lock:
+                self.server.metrics.follow_ups += 1
+        self._relay_headers(resp, len(data))
+        self.wfile.write(data)
+        return resp.status
+
+    def _stream(self, rewritten: bytes) -> int:
+        conn, resp = self._post(rewritten)
+        try:
+            self._relay_headers(resp, None)
+            while True:
+                chunk = resp.read1(65536)
+                if not chunk:
+                    break
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        finally:
+            conn.close()
+        return resp.status
+
+    def _forward_raw(self, body: bytes) -> None:
+        """Any other path goes upstream untouched (e.g. /v1/models)."""
+        try:
+            conn = self.server.connect()
+            path = self.server.upstream.path.rstrip("/") + self.path
+            conn.request(self.command, path, body=body or None,
+                         headers=self._upstream_headers(len(body)))
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+        except OSError as exc:
+            self._error(502, "api_error", f"vmllm proxy: upstream unreachable: {exc}")
+            return
+        self._relay_headers(resp, len(data))
+        self.wfile.write(data)
+
+
+def add_parser(sub: Any) -> None:
+    """Adds ``vmllm proxy`` to the command line's subparsers."""
+    p = sub.add_parser("proxy", help="run the paging proxy in front of an OpenAI/Anthropic API")
+    p.add_argument("--upstream", required=True, help="e.g. https://api.openai.com")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--tau", type=int, default=4, help="age in turns before a result is evictable")
+    p.add_argument("--s-min", type=int, default=500, help="smallest evictable result, bytes")
+    p.add_argument("--window-tokens", type=int, default=0,
+                   help="context window for pressure levels (0: no pressure handling)")
+    p.add_argument("--cache-aware", action="store_true",
+                   help="batch evictions so they pay for the prompt-cache rewrite")
+    p.add_argument("--no-schema-stubs", action="store_true", help="send tool schemas in full")
+    p.set_defaults(run=run_cli)
+
+
+def run_cli(args: Any) -> int:
+    """Runs ``vmllm proxy`` until interrupted."""
+    server = PagingProxy(args.upstream, args.host, args.port, tau_turns=args.tau,
+                         min_evict_bytes=args.s_min, window_tokens=args.window_tokens,
+                         cache_aware=args.cache_aware, stub_unused_tools=not args.no_schema_stubs)
+    print(f"vmllm proxy: listening on {server.url}, upstream {args.upstream}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

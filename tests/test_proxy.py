@@ -1,0 +1,290 @@
+"""The paging proxy with the official openai and anthropic clients and a scripted upstream."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from vmllm.proxy import PagingProxy
+
+openai = pytest.importorskip("openai")
+anthropic = pytest.importorskip("anthropic")
+
+OPENAI_KEY = "sk-test-openai-SECRET-123"
+ANTHROPIC_KEY = "sk-ant-test-SECRET-456"
+STUB = re.compile(r"paged out (p-[0-9a-f]{16})")
+
+
+class Upstream:
+    """A scripted API on 127.0.0.1: records each request, answers with the next script entry.
+
+    A script entry is a dict (a JSON body) or a list of bytes chunks (an SSE stream); between
+    chunks the upstream may wait for ``gate`` so a test can prove chunks are relayed live.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.script: list[Any] = []
+        self.gate = threading.Event()
+        self.gate_seen = False
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                upstream.received.append({"path": self.path,
+                                          "headers": {k.lower(): v for k, v in self.headers.items()},
+                                          "body": json.loads(body)})
+                answer = upstream.script.pop(0)
+                if isinstance(answer, dict):
+                    data = json.dumps(answer).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i, chunk in enumerate(answer):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+                    if i == 0:  # Hold the rest until the client has seen the first chunk.
+                        upstream.gate_seen = upstream.gate.wait(10)
+                self.wfile.write(b"0\r\n\r\n")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def last_text(self) -> str:
+        return json.dumps(self.received[-1]["body"])
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    u = Upstream()
+    yield u
+    u.server.shutdown()
+    u.server.server_close()
+
+
+@pytest.fixture
+def proxy(upstream: Upstream) -> Iterator[PagingProxy]:
+    log = io.StringIO()
+    p = PagingProxy(upstream.url, port=0, log=log)
+    threading.Thread(target=p.serve_forever, args=(0.05,), daemon=True).start()
+    yield p
+    p.shutdown()
+    p.server_close()
+    assert OPENAI_KEY not in log.getvalue() and ANTHROPIC_KEY not in log.getvalue()
+
+
+def big(tag: str) -> str:
+    return "".join(f"{tag} line {i} of the file\n" for i in range(40))
+
+
+def openai_history(turns: int = 6) -> list[dict[str, Any]]:
+    msgs: list[dict[str, Any]] = [{"role": "system", "content": "You are a coding agent."},
+                                  {"role": "user", "content": "fix the bug"}]
+    for t in range(turns):
+        msgs.append({"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"call_{t}", "type": "function",
+             "function": {"name": "read_file", "arguments": json.dumps({"path": f"src/f{t}.py"})}}]})
+        msgs.append({"role": "tool", "tool_call_id": f"call_{t}", "content": big(f"f{t}")})
+    return msgs
+
+
+TOOLS = [{"type": "function", "function": {"name": "read_file", "description": "Read a file.",
+                                           "parameters": {"type": "object", "properties": {
+                                               "path": {"type": "string"}}}}}]
+
+
+def completion(content: str | None, tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-test",
+            "choices": [{"index": 0, "message": message,
+                         "finish_reason": "tool_calls" if tool_calls else "stop"}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+
+def openai_client(proxy: PagingProxy) -> Any:
+    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=OPENAI_KEY, max_retries=0, timeout=20)
+
+
+def metric(proxy: PagingProxy, name: str) -> float:
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.server_address[1], timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    return float(re.search(rf"^vmllm_proxy_{name} (\S+)$", text, re.M).group(1))
+
+
+def test_openai_upstream_sees_stubs_and_client_answer_is_unchanged(
+        proxy: PagingProxy, upstream: Upstream) -> None:
+    upstream.script.append(completion("The bug is in f3."))
+    reply = openai_client(proxy).chat.completions.create(
+        model="gpt-test", messages=openai_history(), tools=TOOLS)
+    assert reply.choices[0].message.content == "The bug is in f3."
+    seen = upstream.last_text()
+    assert len(STUB.findall(seen)) == 2  # Turns 1 and 2 are at least 4 turns old.
+    assert "f0 line 39" not in seen and "f5 line 39" in seen
+    assert upstream.received[-1]["headers"]["authorization"] == f"Bearer {OPENAI_KEY}"
+    assert upstream.received[-1]["path"] == "/v1/chat/completions"
+    assert metric(proxy, "evictions_total") == 2
+
+
+def test_openai_stream_is_relayed_chunk_by_chunk(proxy: PagingProxy, upstream: Upstream) -> None:
+    words = ["The ", "bug ", "is ", "fixed."]
+    chunks = [b"data: " + json.dumps({
+        "id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-test",
+        "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]}).encode() + b"\n\n"
+        for w in words] + [b"data: [DONE]\n\n"]
+    upstream.script.append(chunks)
+    stream = openai_client(proxy).chat.completions.create(
+        model="gpt-test", messages=openai_history(), tools=TOOLS, stream=True)
+    got = []
+    for event in stream:
+        if event.choices and event.choices[0].delta.content:
+            got.append(event.choices[0].delta.content)
+            upstream.gate.set()  # The first chunk arrived before the upstream finished.
+    assert "".join(got) == "The bug is fixed."
+    assert upstream.gate_seen
+    assert len(STUB.findall(upstream.last_text())) == 2
+
+
+def test_recall_is_served_from_the_page_store(proxy: PagingProxy, upstream: Upstream) -> None:
+    client = openai_client(proxy)
+    history = openai_history()
+    upstream.script.append(completion("first"))
+    client.chat.completions.create(model="gpt-test", messages=history, tools=TOOLS)
+    page = STUB.findall(upstream.last_text())[0]
+    upstream.script.append(completion(None, [{"id": "r1", "type": "function", "function": {
+        "name": "vmllm_recall", "arguments": json.dumps({"page_ids": [page]})}}]))
+    upstream.script.append(completion("Now I see f0."))
+    history.append({"role": "user", "content": "look at f0 again"})
+    reply = client.chat.completions.create(model="gpt-test", messages=history, tools=TOOLS)
+    assert reply.choices[0].message.content == "Now I see f0."  # The client never saw the call.
+    follow = upstream.received[-1]["body"]["messages"]
+    assert "f0 line 39" in json.dumps(follow)  # Restored in place from the store.
+    assert follow[-1]["role"] == "tool" and follow[-1]["tool_call_id"] == "r1"
+    assert metric(proxy, "recall_faults_total") == 1
+    assert metric(proxy, "follow_ups_total") == 1
+
+
+def test_reissued_tool_call_is_a_fault_and_pins(proxy: PagingProxy, upstream: Upstream) -> None:
+    client = openai_client(proxy)
+    history = openai_history()
+    upstream.script.append(completion("first"))
+    client.chat.completions.create(model="gpt-test", messages=history, tools=TOOLS)
+    history.append({"role": "assistant", "content": None, "tool_calls": [
+        {"id": "again", "type": "function",
+         "function": {"name": "read_file", "arguments": json.dumps({"path": "src/f0.py"})}}]})
+    history.append({"role": "tool", "tool_call_id": "again", "content": big("f0")})
+    for t in range(5):  # Age the re-read well past tau: pinned, it stays.
+        history.append({"role": "assistant", "content": f"thinking {t}"})
+        history.append({"role": "user", "content": "go on"})
+    upstream.script.append(completion("second"))
+    client.chat.completions.create(model="gpt-test", messages=history, tools=TOOLS)
+    assert metric(proxy, "reissue_faults_total") == 1
+    assert metric(proxy, "pinned_keys") == 1
+    assert upstream.last_text().count("f0 line 39") == 1
+
+
+def test_anthropic_both_modes(proxy: PagingProxy, upstream: Upstream) -> None:
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "fix it"}]
+    for t in range(6):
+        messages.append({"role": "assistant", "content": [
+            {"type": "tool_use", "id": f"tu{t}", "name": "Read", "input": {"file_path": f"/f{t}"}}]})
+        messages.append({"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": f"tu{t}", "content": big(f"a{t}")}]})
+    client = anthropic.Anthropic(base_url=proxy.url, api_key=ANTHROPIC_KEY, max_retries=0, timeout=20)
+    upstream.script.append({"id": "msg_1", "type": "message", "role": "assistant", "model": "claude-test",
+                            "content": [{"type": "text", "text": "Done."}], "stop_reason": "end_turn",
+                            "stop_sequence": None, "usage": {"input_tokens": 1, "output_tokens": 1}})
+    reply = client.messages.create(model="claude-test", max_tokens=100, messages=messages)
+    assert reply.content[0].text == "Done."
+    assert len(STUB.findall(upstream.last_text())) == 2
+    sent = upstream.received[-1]["headers"]  # Newer clients send the key as a bearer token.
+    assert ANTHROPIC_KEY in (sent.get("x-api-key"), sent.get("authorization", "")[7:])
+    events = [
+        {"type": "message_start", "message": {"id": "msg_2", "type": "message", "role": "assistant",
+                                              "model": "claude-test", "content": [], "stop_reason": None,
+                                              "stop_sequence": None,
+                                              "usage": {"input_tokens": 1, "output_tokens": 0}}},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Streamed "}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "answer."}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+         "usage": {"output_tokens": 2}},
+        {"type": "message_stop"}]
+    upstream.script.append([f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events])
+    upstream.gate.set()
+    with client.messages.stream(model="claude-test", max_tokens=100, messages=messages) as stream:
+        text = "".join(stream.text_stream)
+    assert text == "Streamed answer."
+    assert len(STUB.findall(upstream.last_text())) == 2
+
+
+def test_malformed_body_gets_400_and_the_next_request_works(
+        proxy: PagingProxy, upstream: Upstream) -> None:
+    port = proxy.server_address[1]
+    for bad in [b"{not json", b"[]", b'{"messages": "nope"}', b'{"messages": [{"role": 7}]}']:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("POST", "/v1/chat/completions", body=bad,
+                     headers={"Content-Type": "application/json", "Authorization": "Bearer x"})
+        resp = conn.getresponse()
+        payload = json.loads(resp.read())
+        assert resp.status == 400, bad
+        assert "malformed request" in payload["error"]["message"]
+        conn.close()
+    assert upstream.received == []  # Nothing bad went upstream.
+    upstream.script.append(completion("fine"))
+    reply = openai_client(proxy).chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": "hi"}])
+    assert reply.choices[0].message.content == "fine"
+    assert metric(proxy, "bad_requests_total") == 4
+
+
+def test_health_metrics_and_loopback_default(proxy: PagingProxy) -> None:
+    assert proxy.server_address[0] == "127.0.0.1"
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.server_address[1], timeout=10)
+    conn.request("GET", "/healthz")
+    assert conn.getresponse().read() == b"ok\n"
+    conn.close()
+    assert metric(proxy, "sessions") == 0
+
+
+def test_unreachable_upstream_is_a_502_not_a_crash() -> None:
+    log = io.StringIO()
+    p = PagingProxy("http://127.0.0.1:9", port=0, log=log)
+    threading.Thread(target=p.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", p.server_address[1], timeout=10)
+        conn.request("POST", "/v1/chat/completions",
+                     body=json.dumps({"messages": [{"role": "user", "content": "hi"}]}))
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        assert resp.status == 502
+    finally:
+        p.shutdown()
+        p.server_close()
