@@ -18,6 +18,7 @@
 #define VMLLM_PAGER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,11 @@ struct PagerOptions {
   std::shared_ptr<const Compressor> compressor;
   const Clock* clock = nullptr;
   std::unique_ptr<Tier> l2_tier;
+  // Optional wrappers for the L3 swap and L4 disk tiers the pager builds over its store (tests
+  // wrap them in a FaultInjectingTier). Null: the tier is used as built.
+  using TierWrapFn = std::function<std::unique_ptr<Tier>(std::unique_ptr<Tier>)>;
+  TierWrapFn wrap_l3;
+  TierWrapFn wrap_l4;
 };
 
 enum class SearchMode { kHybrid, kVector, kKeyword };
