@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +35,8 @@ std::string DocText(int i) {
 // summaries and L3 swap writes are in flight when the kill lands.
 [[noreturn]] void IngestAndPageUntilKilled(const std::string& store, const std::string& ack_path,
                                            int first, unsigned seed) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // Never outlive a parent that failed before killing us.
+  if (::getppid() == 1) _exit(6);
   PagerOptions o;
   o.path = store;
   o.l1_tokens = 2000;
