@@ -96,7 +96,7 @@ def render(sections: list[Section]) -> str:
             cells = [row.what + (f" ({row.note})" if row.note else ""), row.unit, fmt(row.vmllm)]
             for name in baselines:
                 ratio = row.ratio(name)
-                cells += [fmt(row.baselines.get(name)), f"{ratio:.1f}x" if ratio else "n/a"]
+                cells += [fmt(row.baselines.get(name)), f"{fmt(ratio)}x" if ratio else "n/a"]
             out.append("| " + " | ".join(cells) + " |")
         if section.notes:
             out.append("")
