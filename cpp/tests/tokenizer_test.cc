@@ -103,6 +103,19 @@ TEST(ApproxTokenizer, InvalidBytesCountOneTokenEach) {
   EXPECT_EQ(tok->Count("\xE2\x82"), 2u);  // A truncated sequence: two stray bytes.
 }
 
+// Regression (fuzz_tokenizer): a run of letters whose pairs are rare in cl100k cost more
+// tokens than it has bytes; no BPE token is shorter than a byte.
+TEST(ApproxTokenizer, NeverCountsMoreTokensThanBytes) {
+  auto tokenizer = NewApproxTokenizer();
+  const std::string found_by_fuzzer = std::string(59, 'J') + "T\xed\x8e\x8e";
+  EXPECT_LE(tokenizer->Count(found_by_fuzzer), found_by_fuzzer.size());
+  for (const std::string& run : {std::string(200, 'j'), std::string(50, 'q') + "x",
+                                 std::string("qjqjqjqjqjqjqjqjqjqjqjqjqjqjqj")}) {
+    EXPECT_LE(tokenizer->Count(run), run.size()) << run;
+    EXPECT_LE(tokenizer->Count(" " + run), run.size() + 1) << run;
+  }
+}
+
 TEST(ApproxTokenizer, LongerTextNeverCountsFewerTokensThanItsPrefixByMuch) {
   auto tok = NewApproxTokenizer();
   const std::string text = kSamples[0].text;

@@ -18,6 +18,7 @@
 #define VMLLM_PAGER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -52,6 +53,11 @@ struct PagerOptions {
   // enqueues: the page has no summary (and comes back in full) until the job finishes; a failed
   // job falls back to `compressor`. Summaries are cached in the store by content hash and model.
   std::shared_ptr<AsyncCompressor> async_compressor;
+  // Optional wrappers for the L3 swap and L4 disk tiers the pager builds over its store (tests
+  // wrap them in a FaultInjectingTier). Null: the tier is used as built.
+  using TierWrapFn = std::function<std::unique_ptr<Tier>(std::unique_ptr<Tier>)>;
+  TierWrapFn wrap_l3;
+  TierWrapFn wrap_l4;
 };
 
 enum class SearchMode { kHybrid, kVector, kKeyword };

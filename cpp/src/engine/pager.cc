@@ -148,6 +148,9 @@ Status PagerImpl::Init() {
   });
   l3_ = NewSwapTier(store_.get());
   l4_ = NewDiskTier(store_.get());
+  if (options_.wrap_l3) l3_ = options_.wrap_l3(std::move(l3_));
+  if (options_.wrap_l4) l4_ = options_.wrap_l4(std::move(l4_));
+  if (!l3_ || !l4_) return Status::InvalidArgument("a tier wrapper returned no tier");
   chunker_ = std::make_unique<Chunker>(options_.tokenizer.get(),
                                        ChunkerOptions{options_.page_tokens});
   counters_.policy = policy_->Name();

@@ -261,6 +261,7 @@ class WordCost {
 };
 
 size_t ScanWord(const uint8_t* s, size_t n, size_t i, Prefix prefix, uint64_t* cost) {
+  const size_t start = i;
   WordCost word(prefix);
   while (i < n) {
     const uint8_t b = s[i];
@@ -280,7 +281,9 @@ size_t ScanWord(const uint8_t* s, size_t n, size_t i, Prefix prefix, uint64_t* c
       i += c.len;
     }
   }
-  *cost += word.Finish();
+  // Every BPE token holds at least one byte: rare-pair costs on a long run of unusual letters
+  // ("JJJJ…", found by fuzzing) must not push the estimate past that.
+  *cost += std::min<uint64_t>(word.Finish(), (i - start) * kUnit);
   return i;
 }
 
