@@ -83,7 +83,9 @@ TEST_F(VectorIndexTest, ForgottenKeysLeaveTheResults) {
   Add("b", "alpha particles in physics");
   ASSERT_TRUE(index->CatchUp(store_.get()).ok());
   index->Forget(a);
-  for (const auto& hit : *index->Search("alpha centauri", 5)) EXPECT_NE(hit.first, a);
+  auto hits = index->Search("alpha centauri", 5);  // Keep the Result alive while iterating.
+  ASSERT_TRUE(hits.ok());
+  for (const auto& hit : *hits) EXPECT_NE(hit.first, a);
 }
 
 TEST_F(VectorIndexTest, GrowsPastItsInitialCapacity) {
