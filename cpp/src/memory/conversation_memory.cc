@@ -277,7 +277,8 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
   }
   if (total > options_.flush_fraction * window) {
     auto plan = ChooseCut(items, head->system_tokens + SummaryCapTokens(),
-                          static_cast<size_t>(options_.target_fraction * window), window);
+                          static_cast<size_t>(options_.target_fraction * window), window,
+                          queue_.size());  // The new message stays.
     if (!plan || plan->evict == 0) {
       return Status::ResourceExhausted(
           "a message of " + std::to_string(row.tokens) + " tokens cannot fit: the window is " +
@@ -332,8 +333,12 @@ Status ConversationMemoryImpl::MaybeFlushLocked(AppendOutcome* outcome) {
   const size_t window = options_.window_tokens;
   const size_t total = head->system_tokens + head->summary_tokens + QueueTokens();
   if (total <= options_.flush_fraction * window) return Status();
+  if (queue_.empty()) return Status::ResourceExhausted("the blocks alone fill the window");
+  // The newest message stays, even when a warning follows it.
+  size_t newest = queue_.size() - 1;
+  while (newest > 0 && queue_[newest].row.kind == MessageKind::kWarning) --newest;
   auto plan = ChooseCut(Items(), head->system_tokens + SummaryCapTokens(),
-                        static_cast<size_t>(options_.target_fraction * window), window);
+                        static_cast<size_t>(options_.target_fraction * window), window, newest);
   if (!plan || plan->evict == 0) {
     return Status::ResourceExhausted("the context cannot be brought within the window");
   }

@@ -164,6 +164,7 @@ Result<ParsedToolCall> ParseToolCall(std::string_view json) {
       if (text.find_first_not_of(" \t\r\n") == std::string::npos) break;  // "" means no args.
       args = Json::parse(text, nullptr, false);
       if (args.is_discarded()) return Status::InvalidArgument("tool call arguments are not valid JSON");
+      if (args.is_null()) args = Json::object();
     } else {
       args = *it;
     }

@@ -58,7 +58,7 @@ std::vector<std::string> OpenToolCalls(const std::vector<QueueItem>& queue) {
 }
 
 std::optional<CutPlan> ChooseCut(const std::vector<QueueItem>& queue, size_t fixed_tokens,
-                                 size_t target_tokens, size_t limit_tokens) {
+                                 size_t target_tokens, size_t limit_tokens, size_t max_evict) {
   const size_t n = queue.size();
   if (n == 0) {
     if (fixed_tokens > limit_tokens) return std::nullopt;
@@ -69,7 +69,7 @@ std::optional<CutPlan> ChooseCut(const std::vector<QueueItem>& queue, size_t fix
   for (const QueueItem& item : queue) kept += item.tokens;
   std::optional<CutPlan> within_limit;
   // k = n would empty the queue: never.
-  for (size_t k = 0; k < n; ++k) {
+  for (size_t k = 0; k < n && k <= max_evict; ++k) {
     if (k > 0) kept -= queue[k - 1].tokens;
     if (!safe[k]) continue;
     const size_t total = fixed_tokens + kept;
