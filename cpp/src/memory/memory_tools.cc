@@ -151,6 +151,7 @@ Result<std::string> ConversationMemoryImpl::RunToolLocked(const ParsedToolCall& 
   auto fail = [&](const std::string& message) -> Result<std::string> {
     return ToolStatusJson(false, "Error in " + call.name + ": " + message);
   };
+  if (!call.error.empty()) return fail(call.error);
   // A status the model can act on becomes a failed tool result; storage failures propagate.
   auto model_error = [](const Status& s) {
     return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ||

@@ -163,14 +163,20 @@ Result<ParsedToolCall> ParseToolCall(std::string_view json) {
       std::string text = it->get<std::string>();
       if (text.find_first_not_of(" \t\r\n") == std::string::npos) break;  // "" means no args.
       args = Json::parse(text, nullptr, false);
-      if (args.is_discarded()) return Status::InvalidArgument("tool call arguments are not valid JSON");
+      if (args.is_discarded()) {
+        call.error = "the arguments are not valid JSON";
+        return call;
+      }
       if (args.is_null()) args = Json::object();
     } else {
       args = *it;
     }
     break;
   }
-  if (!args.is_object()) return Status::InvalidArgument("tool call arguments must be a JSON object");
+  if (!args.is_object()) {
+    call.error = "the arguments must be a JSON object";
+    return call;
+  }
   for (auto it = args.begin(); it != args.end(); ++it) call.args[it.key()] = ToArg(it.value());
   return call;
 }

@@ -47,6 +47,7 @@ struct ParsedToolCall {
   std::string id;
   std::string name;
   std::map<std::string, ArgValue> args;
+  std::string error;  // Arguments that are not a JSON object: the call fails, its id is kept.
 };
 
 // OpenAI {"id","type":"function","function":{"name","arguments":"<json>"}}, Anthropic
