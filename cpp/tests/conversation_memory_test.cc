@@ -183,7 +183,8 @@ TEST_F(ConversationMemoryTest, EvictedMessagesStaySearchableInRecall) {
   ASSERT_TRUE(mem->Append(User("My locker code is 4417, please remember it.")).ok());
   for (int i = 0; i < 120; ++i) ASSERT_TRUE(mem->Append(User(Words(rng, 20))).ok());
   std::vector<std::string> messages = *mem->Messages();
-  for (const std::string& m : messages) EXPECT_EQ(m.find("4417"), std::string::npos);
+  ASSERT_NE(messages[1].find("Summary of the earlier conversation"), std::string::npos);
+  for (size_t i = 2; i < messages.size(); ++i) EXPECT_EQ(messages[i].find("4417"), std::string::npos);
   RecallQuery q;
   q.text = "locker code";
   for (RecallMode mode : {RecallMode::kHybrid, RecallMode::kKeyword, RecallMode::kVector}) {
@@ -312,18 +313,21 @@ TEST_F(ConversationMemoryTest, AnExternalCompressorFinishesTheFlush) {
   EXPECT_EQ(mem->CompleteFlush(std::string("again")).code(), StatusCode::kInvalidArgument);
 }
 
-TEST_F(ConversationMemoryTest, ALongSummaryKeepsItsNewestPartWithinItsShare) {
+TEST_F(ConversationMemoryTest, ALongSummaryKeepsItsMostInformativeSentencesWithinItsShare) {
   external_ = true;
   auto mem = Open(1000);
   std::mt19937 rng(2);
   while (!mem->FlushPending()) ASSERT_TRUE(mem->Append(User(Words(rng, 30))).ok());
   std::string summary;
-  for (int i = 0; i < 400; ++i) summary += "Fact number " + std::to_string(i) + ". ";
+  for (int i = 0; i < 300; ++i) {
+    if (i == 150) summary += "The vault code is 9913 according to Director Okafor. ";
+    summary += "they chatted about this and that for a while. ";
+  }
   ASSERT_TRUE(mem->CompleteFlush(summary).ok());
   std::string rendered = mem->Messages()->at(1);
   EXPECT_LE(mem->Stats()->summary_tokens, 100u);
-  EXPECT_NE(rendered.find("Fact number 399."), std::string::npos);
-  EXPECT_EQ(rendered.find("Fact number 0."), std::string::npos);
+  EXPECT_NE(rendered.find("The vault code is 9913 according to Director Okafor."),
+            std::string::npos) << rendered;
   EXPECT_LE(*mem->ContextTokens(), 500u);
 }
 

@@ -71,7 +71,8 @@ struct ConversationMemoryOptions {
   double summary_fraction = 0.1;
   size_t page_size = 5;              // Search results per page, as MemGPT.
   std::shared_ptr<const Tokenizer> tokenizer;    // Default: the approximate tokenizer.
-  std::shared_ptr<const Compressor> compressor;  // Default: NewExtractiveCompressor(0.3).
+  // Default: the extractive compressor, sized so the summary fits summary_fraction.
+  std::shared_ptr<const Compressor> compressor;
   bool external_compressor = false;  // Flushes wait for CompleteFlush (see above).
   std::shared_ptr<const Embedder> embedder;      // Default: NewHashingEmbedder(256).
   Clock* clock = nullptr;                        // Default: SystemClock().

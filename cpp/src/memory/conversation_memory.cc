@@ -84,7 +84,6 @@ Result<std::unique_ptr<ConversationMemory>> ConversationMemory::Open(
     }
   }
   if (!o.tokenizer) o.tokenizer = NewApproxTokenizer();
-  if (!o.compressor) o.compressor = NewExtractiveCompressor(0.3);
   if (!o.embedder) o.embedder = NewHashingEmbedder(256);
   if (!o.clock) o.clock = SystemClock();
   auto store = ConversationStore::Open(o.path);
@@ -224,7 +223,7 @@ Result<AppendOutcome> ConversationMemoryImpl::Append(std::string_view message_js
 Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view message_json) {
   if (pending_evict_) {
     VMLLM_RETURN_IF_ERROR(
-        FinishFlushLocked(*pending_evict_, options_.compressor->Compress(SummaryInputLocked(*pending_evict_))));
+        FinishFlushLocked(*pending_evict_, SummarizeLocked(*pending_evict_)));
   }
   auto parsed = ParseMessage(message_json);
   if (!parsed.ok()) return parsed.status();
@@ -348,7 +347,7 @@ Status ConversationMemoryImpl::MaybeFlushLocked(AppendOutcome* outcome) {
     return Status();
   }
   VMLLM_RETURN_IF_ERROR(
-      FinishFlushLocked(plan->evict, options_.compressor->Compress(SummaryInputLocked(plan->evict))));
+      FinishFlushLocked(plan->evict, SummarizeLocked(plan->evict)));
   outcome->flushed = true;
   return Status();
 }
@@ -364,6 +363,16 @@ std::string ConversationMemoryImpl::SummaryInputLocked(size_t evict) const {
   return text;
 }
 
+std::string ConversationMemoryImpl::SummarizeLocked(size_t evict) const {
+  std::string input = SummaryInputLocked(evict);
+  if (options_.compressor) return options_.compressor->Compress(input);
+  // The built-in compressor is sized to the summary's share of the window (about 4 bytes a
+  // token), so it picks the most informative sentences of the old summary and the evicted
+  // messages together instead of having its output cut afterwards.
+  double ratio = input.empty() ? 1.0 : 3.6 * SummaryCapTokens() / input.size();
+  return NewExtractiveCompressor(std::min(1.0, std::max(0.01, ratio)))->Compress(input);
+}
+
 std::string ConversationMemoryImpl::FitSummary(std::string summary) const {
   const size_t cap = SummaryCapTokens();
   if (!IsValidUtf8(summary)) summary = "(the summary was not valid UTF-8 and was dropped)";
@@ -372,6 +381,13 @@ std::string ConversationMemoryImpl::FitSummary(std::string summary) const {
   };
   if (summary.empty() || fits(summary)) return summary;
   if (!fits("... ")) return std::string();
+  // Too long (an external summariser's, or a dense one): keep its most informative sentences.
+  for (int round = 0; round < 4; ++round) {
+    std::string shorter = NewExtractiveCompressor(0.6)->Compress(summary);
+    if (shorter.empty() || shorter.size() >= summary.size()) break;
+    summary = std::move(shorter);
+    if (fits(summary)) return summary;
+  }
   // Keep the newest part: the shortest cut from the front that fits (a cut of size() fits).
   size_t lo = 0, hi = summary.size();
   while (lo < hi) {
@@ -435,7 +451,7 @@ Status ConversationMemoryImpl::CompleteFlush(std::optional<std::string> summary)
   if (!pending_evict_) return Status::InvalidArgument("no flush is pending");
   if (!summary) {
     ++agent_.compressor_failures;
-    summary = options_.compressor->Compress(SummaryInputLocked(*pending_evict_));
+    summary = SummarizeLocked(*pending_evict_);
   }
   return FinishFlushLocked(*pending_evict_, std::move(*summary));
 }
@@ -700,7 +716,7 @@ Status ConversationMemoryImpl::Close() {
   Status s;
   if (pending_evict_) {
     s = FinishFlushLocked(*pending_evict_,
-                          options_.compressor->Compress(SummaryInputLocked(*pending_evict_)));
+                          SummarizeLocked(*pending_evict_));
   }
   closed_ = true;
   store_.reset();

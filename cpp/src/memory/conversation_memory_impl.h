@@ -76,6 +76,7 @@ class ConversationMemoryImpl : public ConversationMemory {
   Status MaybeFlushLocked(AppendOutcome* outcome);
   std::string SummaryInputLocked(size_t evict) const;
   Status FinishFlushLocked(size_t evict, std::string summary);
+  std::string SummarizeLocked(size_t evict) const;
   std::string FitSummary(std::string summary) const;
   Status SaveAgentLocked();
   Status EditBlockLocked(const std::string& label, const std::string& value, bool by_model);
