@@ -47,16 +47,19 @@ SUBJECTS = [
     ("project codename", "{word}-{n3}", "What is the project codename?"),
 ]
 NAMES = ["Mira", "Odile", "Tomasz", "Ines", "Kofi", "Yara", "Bjorn", "Lucia", "Arjun", "Noor"]
+# Disjoint from NAMES, so a planted value never turns up in filler by chance.
+FILLER_NAMES = ["Pavel", "Greta", "Hamid", "Sunita", "Rafael", "Keiko", "Owen", "Zanele"]
 TEAS = ["genmaicha", "sencha", "oolong", "rooibos", "darjeeling", "hojicha", "pu-erh"]
 WORDS = ["harbor", "violet", "quartz", "ember", "maple", "canvas", "orbit", "lantern", "pepper"]
+# Filler carries names and numbers too, so a summary cannot keep facts just for having them.
 FILLER = [
-    "I spent the morning sorting {thing} and it took longer than planned.",
-    "The weather turned again, so the {thing} plans moved to next week.",
+    "I spent {n} minutes sorting the {thing} with {name} and it took longer than planned.",
+    "The weather turned again, so the {thing} plans moved to the {d}th.",
     "Can you suggest a quick dinner with {thing} and whatever is left in the fridge?",
-    "My colleague asked about the {subject} thing yesterday, no idea why.",
-    "Remind me later to look at the {thing} budget, not now though.",
+    "My colleague {name} asked about the {subject} thing yesterday, no idea why.",
+    "Remind me later to look at the {thing} budget of {n} euros, not now though.",
     "I keep mixing up the {subject} with something else, funny how that goes.",
-    "Traffic was terrible and the {thing} meeting ran over by forty minutes.",
+    "Traffic was terrible and the {thing} meeting in room {n} ran over by {d} minutes.",
     "Do you think I should reorganise the {thing} shelf this weekend?",
 ]
 THINGS = ["garden", "bookshelf", "tax", "kitchen", "travel", "photo", "inbox", "gym", "laundry"]
@@ -90,7 +93,9 @@ def make_conversation(turns: int, seed: int, facts: int = 5) -> tuple[list[str],
             users.append(f"Please remember: my {subject} is {value}.")
         else:
             subject = rng.choice(SUBJECTS)[0]
-            users.append(rng.choice(FILLER).format(thing=rng.choice(THINGS), subject=subject))
+            users.append(rng.choice(FILLER).format(
+                thing=rng.choice(THINGS), subject=subject, name=rng.choice(FILLER_NAMES),
+                n=rng.randint(10, 999), d=rng.randint(2, 28)))
     return users, planted
 
 
@@ -154,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--facts", type=int, default=5)
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    keys = ["window", "summary", "conversation_search", "archival_memory_search", "any"]
+    keys = ["window", "summary", "conversation_search", "archival_memory_search", "any",
+            "any_without_archival"]
     table = []
     for length in args.lengths:
         counts: dict[str, int] = defaultdict(int)
@@ -168,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             sliding = run_sliding(users, planted, args.window, random.Random(seed))
             flushes += managed["stats"]["flushes"]
             for r, s in zip(managed["results"], sliding):
-                r["any"] = any(r[k] for k in keys[:-1])
+                r["any"] = any(r[k] for k in keys[:4])
+                r["any_without_archival"] = any(r[k] for k in keys[:3])
                 for k in keys:
                     counts[k] += bool(r[k])
                 sliding_hits += s
@@ -181,14 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"window={args.window} tokens, {args.seeds} conversations per length, "
           f"{args.facts} facts each; python {platform.python_version()}, {platform.machine()}")
     header = ["turns", "facts", "flushes", "sliding window (baseline)", "in window",
-              "in summary", "conversation_search p0", "archival_memory_search p0", "any", "s"]
+              "in summary", "conversation_search p0", "archival_memory_search p0", "any",
+              "any but archival", "s"]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for r in table:
         print(f"| {r['turns']} | {r['facts']} | {r['flushes_per_conversation']:.1f} | "
               f"{r['sliding_window']:.0%} | {r['window']:.0%} | {r['summary']:.0%} | "
               f"{r['conversation_search']:.0%} | {r['archival_memory_search']:.0%} | "
-              f"{r['any']:.0%} | {r['seconds']:.1f} |")
+              f"{r['any']:.0%} | {r['any_without_archival']:.0%} | {r['seconds']:.1f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(table, f, indent=2)
