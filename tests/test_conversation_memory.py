@@ -271,3 +271,51 @@ def test_a_temporary_store_is_removed_on_close() -> None:
     assert not path.exists()
     with pytest.raises(vmllm.InvalidArgumentError):
         memory.append({"role": "user", "content": "late"})
+
+
+def test_a_shared_block_grown_by_another_agent_never_overflows_this_window(tmp_path: Path) -> None:
+    store = str(tmp_path / "shared")
+    shared = {"label": "notes", "value": "", "limit": 1500, "block_id": "team"}
+    with vmllm.ConversationMemory(store, window_tokens=1000, agent_id="a", blocks=[shared]) as a, \
+            vmllm.ConversationMemory(store, window_tokens=1000, agent_id="b",
+                                     blocks=[shared]) as b:
+        for i in range(200):
+            b.append({"role": "user", "content": chatter(i, 10)})
+            if b.context_tokens() > 850:
+                break
+        assert b.stats()["flushes"] == 0
+        a.set_block("notes", "Decision log: " + chatter(1, 160)[:1300])
+        messages = b.messages()
+        assert b.stats()["flushes"] == 1
+        assert "Decision log" in messages[0]["content"]
+        assert sum(rendered_tokens(m) for m in messages) == b.context_tokens() <= 1000
+
+
+def test_threads_may_share_one_memory() -> None:
+    import threading
+
+    with vmllm.ConversationMemory(window_tokens=800) as memory:
+        errors: list[BaseException] = []
+
+        def writer() -> None:
+            try:
+                for i in range(150):
+                    memory.append({"role": "user", "content": chatter(i, 12)})
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        def reader() -> None:
+            try:
+                for _ in range(150):
+                    memory.search_recall("river cloud")
+                    assert memory.context_tokens() <= 800
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=f) for f in (writer, writer, reader)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert memory.stats()["recall_messages"] == 300 + memory.stats()["warnings"]

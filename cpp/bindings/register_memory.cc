@@ -118,6 +118,10 @@ void RegisterMemory(py::module_& m) {
         return d;
       }, py::arg("message_json"))
       .def("messages", [](ConversationMemory& c) { return Blocking([&] { return c.Messages(); }); })
+      .def("maintain", [](ConversationMemory& c) {
+        AppendOutcome o = Blocking([&] { return c.Maintain(); });
+        return o.flushed || o.flush_pending;
+      })
       .def("context_tokens",
            [](ConversationMemory& c) { return Blocking([&] { return c.ContextTokens(); }); })
       .def("blocks", [](ConversationMemory& c) {

@@ -222,8 +222,14 @@ class ConversationMemory:
             self.append(m)
 
     def messages(self) -> list[dict[str, Any]]:
-        """What to send to the model: system (with blocks), summary, then the queue."""
-        return [json.loads(m) for m in self._core.messages()]
+        """What to send to the model: system (with blocks), summary, then the queue.
+
+        If another agent grew a shared block past this window, a flush runs first.
+        """
+        with self._lock:
+            if self._compressor is not None and self._core.maintain():
+                self._settle()
+            return [json.loads(m) for m in self._core.messages()]
 
     def context_tokens(self) -> int:
         """Token cost of :meth:`messages` (never more than ``window_tokens``)."""

@@ -154,8 +154,12 @@ class ConversationMemory {
   // one too large to fit the window with the system, blocks and summary (nothing is stored).
   virtual Result<AppendOutcome> Append(std::string_view message_json) = 0;
 
-  // The messages to send to the model, each as JSON object text.
+  // The messages to send to the model, each as JSON object text. When another agent grew a
+  // shared block past this agent's window, a flush runs first (with an external compressor it
+  // is left pending: call Maintain(), finish the flush, then Messages()).
   virtual Result<std::vector<std::string>> Messages() = 0;
+  // Flushes if the context is past flush_fraction (e.g. after another agent's block edit).
+  virtual Result<AppendOutcome> Maintain() = 0;
   // The context's token cost (what Messages() costs), counted as documented in Stats.
   virtual Result<size_t> ContextTokens() = 0;
 

@@ -456,9 +456,23 @@ Status ConversationMemoryImpl::CompleteFlush(std::optional<std::string> summary)
   return FinishFlushLocked(*pending_evict_, std::move(*summary));
 }
 
+Result<AppendOutcome> ConversationMemoryImpl::Maintain() {
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  AppendOutcome outcome;
+  VMLLM_RETURN_IF_ERROR(MaybeFlushLocked(&outcome));
+  return outcome;
+}
+
 Result<std::vector<std::string>> ConversationMemoryImpl::Messages() {
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
+  if (!options_.external_compressor) {
+    // Another agent may have grown a shared block since this one last appended.
+    AppendOutcome ignored;
+    Status s = MaybeFlushLocked(&ignored);
+    if (!s.ok() && s.code() != StatusCode::kResourceExhausted) return s;
+  }
   auto head = HeadLocked();
   if (!head.ok()) return head.status();
   std::vector<std::string> out;

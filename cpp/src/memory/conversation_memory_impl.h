@@ -36,6 +36,7 @@ class ConversationMemoryImpl : public ConversationMemory {
 
   Result<AppendOutcome> Append(std::string_view message_json) override;
   Result<std::vector<std::string>> Messages() override;
+  Result<AppendOutcome> Maintain() override;
   Result<size_t> ContextTokens() override;
   Result<std::vector<MemoryBlock>> Blocks() override;
   Status AttachBlock(const MemoryBlock& block) override;
