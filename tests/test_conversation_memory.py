@@ -48,7 +48,8 @@ def call(call_id: str, name: str, **args: Any) -> dict[str, Any]:
 def test_messages_are_system_with_blocks_then_the_queue() -> None:
     with vmllm.ConversationMemory(window_tokens=2000, system="Be brief.",
                                   blocks=[vmllm.MemoryBlock("human", "Name: Ada", limit=100,
-                                                            description="the user")]) as memory:
+                                                            description="the user")],
+                                  tokenizer=_core.approx_tokenizer()) as memory:
         memory.append({"role": "user", "content": "Hello!"})
         messages = memory.messages()
         assert [m["role"] for m in messages] == ["system", "user"]

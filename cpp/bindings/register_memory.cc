@@ -88,7 +88,8 @@ void RegisterMemory(py::module_& m) {
       .def(py::init([](const std::string& path, const std::string& agent_id, size_t window_tokens,
                        std::optional<std::string> system, const std::vector<BlockTuple>& blocks,
                        double warn, double flush, double target, double summary_fraction,
-                       size_t page_size, bool external_compressor) {
+                       size_t page_size, bool external_compressor,
+                       std::shared_ptr<Tokenizer> tokenizer) {
              ConversationMemoryOptions o;
              o.path = path;
              o.agent_id = agent_id;
@@ -101,12 +102,13 @@ void RegisterMemory(py::module_& m) {
              o.summary_fraction = summary_fraction;
              o.page_size = page_size;
              o.external_compressor = external_compressor;
+             o.tokenizer = std::move(tokenizer);  // Null: the approximate tokenizer.
              return Blocking([&] { return ConversationMemory::Open(std::move(o)); });
            }),
            py::arg("path"), py::arg("agent_id"), py::arg("window_tokens"), py::arg("system"),
            py::arg("blocks"), py::arg("warn_fraction"), py::arg("flush_fraction"),
            py::arg("target_fraction"), py::arg("summary_fraction"), py::arg("page_size"),
-           py::arg("external_compressor"))
+           py::arg("external_compressor"), py::arg("tokenizer") = nullptr)
       .def("append", [](ConversationMemory& c, py::handle message_json) {
         std::string_view text = Utf8View(message_json, "message");
         AppendOutcome o = Blocking([&] { return c.Append(text); });
@@ -203,12 +205,14 @@ void RegisterMemory(py::module_& m) {
       })
       .def("close", [](ConversationMemory& c) { Blocking([&] { return c.Close(); }); });
 
-  m.def("message_tokens", [](py::handle message_json) {
+  m.def("message_tokens", [](py::handle message_json, std::shared_ptr<Tokenizer> tokenizer) {
     std::string_view text = Utf8View(message_json, "message");
-    static const std::unique_ptr<Tokenizer> tokenizer = NewApproxTokenizer();
+    static const std::shared_ptr<Tokenizer> approx = NewApproxTokenizer();
+    if (!tokenizer) tokenizer = approx;
     py::gil_scoped_release release;
     return MessageTokens(*tokenizer, text);
-  }, py::arg("message_json"), "Token cost of one rendered message, as ConversationMemory counts it.");
+  }, py::arg("message_json"), py::arg("tokenizer") = nullptr,
+     "Token cost of one rendered message, as ConversationMemory counts it.");
 }
 
 }  // namespace vmllm

@@ -59,6 +59,7 @@ class ConversationMemoryTest : public ::testing::Test {
     o.clock = &clock_;
     o.compressor = compressor_;
     o.external_compressor = external_;
+    o.tokenizer = tokenizer_;
     auto m = ConversationMemory::Open(std::move(o));
     EXPECT_TRUE(m.ok()) << m.status().ToString();
     return m.ok() ? std::move(m).value() : nullptr;
@@ -90,6 +91,15 @@ class ConversationMemoryTest : public ::testing::Test {
   FakeClock clock_{1.7e9};
   std::shared_ptr<const Compressor> compressor_;
   bool external_ = false;
+  std::shared_ptr<const Tokenizer> tokenizer_;
+};
+
+// A tokenizer that counts bytes: far above any real count, as an exact BPE could be for text
+// the approximate one underestimates.
+class ByteTokenizer : public Tokenizer {
+ public:
+  std::string Name() const override { return "bytes"; }
+  size_t Count(std::string_view text) const override { return text.size(); }
 };
 
 TEST_F(ConversationMemoryTest, NeverExceedsTheWindowAndNeverSplitsAToolCallFromItsResult) {
@@ -126,6 +136,21 @@ TEST_F(ConversationMemoryTest, NeverExceedsTheWindowAndNeverSplitsAToolCallFromI
   auto stats = mem->Stats();
   EXPECT_GT(stats->flushes, 3u);
   EXPECT_GT(stats->evicted_messages, 100u);
+}
+
+TEST_F(ConversationMemoryTest, CountsWithTheConfiguredTokenizer) {
+  tokenizer_ = std::make_shared<ByteTokenizer>();
+  auto mem = Open(3000);
+  std::mt19937 rng(6);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(mem->Append(User(Words(rng, 12))).ok());
+    size_t bytes = 0;
+    std::vector<std::string> messages = *mem->Messages();
+    for (const std::string& m : messages) bytes += m.size() + 3;
+    ASSERT_EQ(bytes, *mem->ContextTokens());
+    ASSERT_LE(bytes, 3000u);
+  }
+  EXPECT_GT(mem->Stats()->flushes, 2u);
 }
 
 TEST_F(ConversationMemoryTest, WarnsOnceWhenTheContextPassesTheWarnFraction) {

@@ -95,7 +95,7 @@ class Pager:
 
 # --- conversation memory (register_memory.cc) ---
 
-def message_tokens(message_json: str | bytes) -> int: ...
+def message_tokens(message_json: str | bytes, tokenizer: Tokenizer | None = None) -> int: ...
 
 class ConversationMemory:
     def __init__(
@@ -111,6 +111,7 @@ class ConversationMemory:
         summary_fraction: float,
         page_size: int,
         external_compressor: bool,
+        tokenizer: Tokenizer | None = None,
     ) -> None: ...
     def append(self, message_json: str | bytes) -> dict: ...
     def messages(self) -> list[str]: ...

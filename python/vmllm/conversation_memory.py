@@ -152,6 +152,9 @@ class ConversationMemory:
         agent_id: Which agent of the store this is; agents share blocks by ``block_id``.
         summary_fraction: Largest share of the window the summary may take.
         page_size: Search results per page (5, as MemGPT).
+        tokenizer: What counts tokens (a ``vmllm._core.Tokenizer``); ``None``: the fast
+            approximate one. A message costs the tokens of its compact JSON plus 3, which errs
+            high, so the window is not exceeded through a low estimate.
 
     >>> with ConversationMemory(window_tokens=2000, system="Be brief.",
     ...                         blocks={"human": "Name: Ada"}) as memory:
@@ -174,6 +177,7 @@ class ConversationMemory:
         agent_id: str = "default",
         summary_fraction: float = 0.1,
         page_size: int = 5,
+        tokenizer: Optional[_core.Tokenizer] = None,
     ) -> None:
         if not isinstance(window_tokens, int) or isinstance(window_tokens, bool):
             raise InvalidArgumentError(f"window_tokens must be an int, not {window_tokens!r}")
@@ -191,7 +195,7 @@ class ConversationMemory:
                 self._path, agent_id, window_tokens, system,
                 [b._as_tuple() for b in _blocks_arg(blocks)],
                 float(warn_fraction), float(flush_fraction), float(target_fraction),
-                float(summary_fraction), int(page_size), compressor is not None)
+                float(summary_fraction), int(page_size), compressor is not None, tokenizer)
         except BaseException:
             if self._temporary:
                 shutil.rmtree(self._path, ignore_errors=True)

@@ -1,5 +1,5 @@
-// The ConversationMemory implementation, shared by conversation_memory.cc (queue, blocks,
-// storage, search) and memory_tools.cc (tool schemas and the executor).
+// The ConversationMemory implementation, shared by conversation_memory.cc (the queue manager,
+// lifecycle), memory_blocks.cc, memory_search.cc and memory_tools.cc (schemas, executor).
 //
 // Thread safety: every public method takes mu_; the *Locked helpers REQUIRE it held.
 #ifndef VMLLM_MEMORY_CONVERSATION_MEMORY_IMPL_H_
@@ -105,6 +105,11 @@ class ConversationMemoryImpl : public ConversationMemory {
   VectorCache recall_vectors_;
   VectorCache archival_vectors_;
 };
+
+// Unicode code points of UTF-8 text: what a block's character limit counts.
+size_t CodePoints(std::string_view s);
+// InvalidArgument for a block without a label, over its limit or not UTF-8.
+Status ValidateBlock(const MemoryBlock& block);
 
 // The memory tools, in the order the schemas list them.
 const std::vector<ToolSpec>& MemoryToolSpecs();
