@@ -209,7 +209,9 @@ TEST_F(ConversationMemoryTest, EvictedMessagesStaySearchableInRecall) {
   for (int i = 0; i < 120; ++i) ASSERT_TRUE(mem->Append(User(Words(rng, 20))).ok());
   std::vector<std::string> messages = *mem->Messages();
   ASSERT_NE(messages[1].find("Summary of the earlier conversation"), std::string::npos);
-  for (size_t i = 2; i < messages.size(); ++i) EXPECT_EQ(messages[i].find("4417"), std::string::npos);
+  for (size_t i = 2; i < messages.size(); ++i) {
+    EXPECT_EQ(messages[i].find("4417"), std::string::npos);
+  }
   RecallQuery q;
   q.text = "locker code";
   for (RecallMode mode : {RecallMode::kHybrid, RecallMode::kKeyword, RecallMode::kVector}) {
@@ -256,7 +258,8 @@ TEST_F(ConversationMemoryTest, RejectsMalformedMessagesAndOrphanResults) {
   for (const char* bad : {"not json", "[]", R"({"content":"x"})", R"({"role":"x","content":"y"})",
                           R"({"role":"user"})", R"({"role":"assistant","content":null})",
                           R"({"role":"tool","content":"r"})",
-                          R"({"role":"assistant","content":null,"tool_calls":[{"function":{"name":"f"}}]})"}) {
+                          R"({"role":"assistant","content":null,"tool_calls":)"
+                          R"([{"function":{"name":"f"}}]})"}) {
     EXPECT_EQ(mem->Append(bad).status().code(), StatusCode::kInvalidArgument) << bad;
   }
   EXPECT_EQ(mem->Append(ToolResult("nope", "x")).status().code(), StatusCode::kInvalidArgument);
@@ -276,7 +279,8 @@ TEST_F(ConversationMemoryTest, ReopeningRestoresBlocksQueueSummaryRecallAndArchi
     ASSERT_TRUE(mem->Close().ok());
     EXPECT_EQ(mem->Append(User("late")).status().code(), StatusCode::kInvalidArgument);
   }
-  auto again = Open(600, "default", {{"", "human", "ignored: the stored value wins", 200, "", false}});
+  auto again =
+      Open(600, "default", {{"", "human", "ignored: the stored value wins", 200, "", false}});
   EXPECT_EQ(*again->Messages(), before);
   EXPECT_EQ(again->Blocks()->at(0).value, "Name: Ada. Likes tea.");
   EXPECT_EQ(again->Stats()->recall_messages, 80u + again->Stats()->warnings);
@@ -288,7 +292,8 @@ TEST_F(ConversationMemoryTest, ReopeningRestoresBlocksQueueSummaryRecallAndArchi
 TEST_F(ConversationMemoryTest, BlocksEnforceTheirLimitAndValidateOnOpen) {
   auto mem = Open(1000, "default", {{"", "human", "", 10, "", false}});
   EXPECT_EQ(mem->SetBlockValue("human", "01234567890").code(), StatusCode::kInvalidArgument);
-  EXPECT_TRUE(mem->SetBlockValue("human", "éééééééééé").ok());  // Ten characters, 20 bytes.
+  // Ten characters, 20 bytes.
+  EXPECT_TRUE(mem->SetBlockValue("human", "éééééééééé").ok());
   EXPECT_EQ(mem->SetBlockValue("nobody", "x").code(), StatusCode::kNotFound);
   ConversationMemoryOptions o;
   o.path = dir_.path();

@@ -96,9 +96,11 @@ TEST_F(MemoryToolsTest, FailingCallsComeBackAsToolResultsAndTheConversationGoesO
     std::string says;
   } cases[] = {
       {"core_memory_append", {{"content", "x"}}, "missing required argument 'label'"},
-      {"core_memory_append", {{"label", "pet"}, {"content", "x"}}, "no memory block labelled 'pet'"},
+      {"core_memory_append", {{"label", "pet"}, {"content", "x"}},
+       "no memory block labelled 'pet'"},
       {"core_memory_append", {{"label", "persona"}, {"content", "x"}}, "read-only"},
-      {"core_memory_append", {{"label", "human"}, {"content", std::string(40, 'z')}}, "limit is 40"},
+      {"core_memory_append", {{"label", "human"}, {"content", std::string(40, 'z')}},
+       "limit is 40"},
       {"core_memory_append", {{"label", 7}, {"content", "x"}}, "must be a string"},
       {"core_memory_replace", {{"label", "human"}, {"old_content", "Bob"}, {"new_content", "x"}},
        "does not occur"},

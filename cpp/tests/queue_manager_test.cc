@@ -64,7 +64,9 @@ TEST(QueueManager, SafeCutsMatchTheInvariantOnRandomQueues) {
         open.erase(open.begin() + pick);
       } else if (r == 1) {
         std::vector<std::string> ids;
-        for (int c = 0, m = 1 + rng() % 3; c < m; ++c) ids.push_back("c" + std::to_string(next_id++));
+        for (int c = 0, m = 1 + rng() % 3; c < m; ++c) {
+          ids.push_back("c" + std::to_string(next_id++));
+        }
         open.insert(open.end(), ids.begin(), ids.end());
         q.push_back(Call(1, ids));
       } else {

@@ -110,7 +110,8 @@ def _epoch(value: Optional[DateLike], end: bool) -> Optional[float]:
         return float(value)
     if isinstance(value, str):
         try:
-            value = _dt.datetime.fromisoformat(value) if len(value) > 10 else _dt.date.fromisoformat(value)
+            value = (_dt.datetime.fromisoformat(value) if len(value) > 10
+                     else _dt.date.fromisoformat(value))
         except ValueError:
             raise InvalidArgumentError(f"{value!r} is not an ISO date") from None
     if isinstance(value, _dt.datetime):

@@ -136,7 +136,8 @@ def run_managed(users: list[str], planted: list[dict], window: int, rng: random.
         memory.close()
 
 
-def run_sliding(users: list[str], planted: list[dict], window: int, rng: random.Random) -> list[bool]:
+def run_sliding(users: list[str], planted: list[dict], window: int,
+                rng: random.Random) -> list[bool]:
     """Baseline: keep the newest messages that fit the same budget; nothing else."""
     kept: list[str] = []
     cost = 0

@@ -98,7 +98,9 @@ Status ConversationMemoryImpl::Init() {
       q.item.tool_call_ids = parsed->tool_call_ids;
       q.item.tool_call_id = parsed->tool_call_id;
       for (size_t i = 0; i < parsed->tool_call_ids.size(); ++i) {
-        if (IsMemoryTool(parsed->tool_call_names[i])) memory_calls_.insert(parsed->tool_call_ids[i]);
+        if (IsMemoryTool(parsed->tool_call_names[i])) {
+          memory_calls_.insert(parsed->tool_call_ids[i]);
+        }
       }
     }
     q.item.tokens = row.tokens;

@@ -36,7 +36,8 @@ Result<std::vector<int64_t>> ConversationMemoryImpl::VectorSearchLocked(
     std::optional<double> start, std::optional<double> end) {
   const size_t dim = options_.embedder->Dimension();
   VMLLM_RETURN_IF_ERROR(store_->ForEachEmbedding(
-      table, options_.agent_id, cache->last_id, dim, [&](int64_t id, double created, const float* v) {
+      table, options_.agent_id, cache->last_id, dim,
+      [&](int64_t id, double created, const float* v) {
         cache->ids.push_back(id);
         cache->created.push_back(created);
         cache->data.insert(cache->data.end(), v, v + dim);

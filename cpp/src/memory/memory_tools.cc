@@ -202,7 +202,10 @@ Result<std::string> ConversationMemoryImpl::RunToolLocked(const ParsedToolCall& 
     std::string content;
     if (!GetString(call, "content", true, &content, &err)) return fail(err.message);
     auto id = ArchivalInsertLocked(content);
-    if (!id.ok()) return model_error(id.status()) ? fail(id.status().message()) : Result<std::string>(id.status());
+    if (!id.ok()) {
+      return model_error(id.status()) ? fail(id.status().message())
+                                      : Result<std::string>(id.status());
+    }
     *ok = true;
     return ToolStatusJson(true, "Stored in archival memory.");
   }
@@ -246,7 +249,9 @@ Result<std::string> ConversationMemoryImpl::RunToolLocked(const ParsedToolCall& 
     return SearchPageJson(*found, call.name != "archival_memory_search");
   }
   std::string names;
-  for (const ToolSpec& spec : MemoryToolSpecs()) names += (names.empty() ? "" : ", ") + std::string(spec.name);
+  for (const ToolSpec& spec : MemoryToolSpecs()) {
+    names += (names.empty() ? "" : ", ") + std::string(spec.name);
+  }
   return fail("unknown tool; the memory tools are " + names);
 }
 

@@ -89,7 +89,9 @@ Result<ParsedMessage> ParseMessage(std::string_view json) {
   }
   auto calls = j.find("tool_calls");
   if (calls != j.end() && !calls->is_null()) {
-    if (m.role != "assistant") return Status::InvalidArgument("only assistant messages have tool_calls");
+    if (m.role != "assistant") {
+      return Status::InvalidArgument("only assistant messages have tool_calls");
+    }
     if (!calls->is_array()) return Status::InvalidArgument("tool_calls must be a list");
     for (const Json& call : *calls) {
       if (!call.is_object()) return Status::InvalidArgument("each tool call must be an object");
@@ -111,7 +113,9 @@ Result<ParsedMessage> ParseMessage(std::string_view json) {
       m.tool_call_names.push_back((*fn)["name"].get<std::string>());
       std::string text = m.tool_call_names.back();
       auto args = fn->find("arguments");
-      if (args != fn->end()) text += ' ' + (args->is_string() ? args->get<std::string>() : Dump(*args));
+      if (args != fn->end()) {
+        text += ' ' + (args->is_string() ? args->get<std::string>() : Dump(*args));
+      }
       m.tool_call_texts.push_back(std::move(text));
     }
   } else if (m.role == "assistant" && (content == j.end() || content->is_null())) {

@@ -35,10 +35,10 @@ struct CutPlan {
 };
 
 // The smallest safe cut that brings `fixed_tokens` plus the kept items to at most
-// `target_tokens`; failing that, the largest safe cut (if it is within `limit_tokens`). The newest item
-// always stays (a flush never empties the queue the model must answer), and so do the items
-// from index `max_evict` on (the newest message, when a warning follows it). std::nullopt
-// when no safe cut fits within `limit_tokens`.
+// `target_tokens`; failing that, the largest safe cut (if it is within `limit_tokens`).
+// The newest item always stays (a flush never empties the queue the model must answer), and
+// so do the items from index `max_evict` on (the newest message, when a warning follows it).
+// std::nullopt when no safe cut fits within `limit_tokens`.
 std::optional<CutPlan> ChooseCut(const std::vector<QueueItem>& queue, size_t fixed_tokens,
                                  size_t target_tokens, size_t limit_tokens,
                                  size_t max_evict = static_cast<size_t>(-1));

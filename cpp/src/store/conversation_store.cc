@@ -95,7 +95,9 @@ std::string KeywordQuery(std::string_view text) {
   return query;
 }
 
-const char* TableName(RecallTable t) { return t == RecallTable::kMessages ? "messages" : "passages"; }
+const char* TableName(RecallTable t) {
+  return t == RecallTable::kMessages ? "messages" : "passages";
+}
 
 }  // namespace
 
