@@ -31,6 +31,9 @@ from .errors import (
     StorageError as StorageError,
     VmllmError as VmllmError,
 )
+from .conversation_memory import ConversationMemory as ConversationMemory
+from .conversation_memory import MemoryBlock as MemoryBlock
+from .conversation_memory import ToolResult as ToolResult
 from .virtual_memory import PageEntry as PageEntry
 from .virtual_memory import PageTableView as PageTableView
 from .virtual_memory import VirtualMemory as VirtualMemory
@@ -52,6 +55,9 @@ __all__ = [
     "eviction_policies",
     "VirtualMemoryAgent",
     "AgentResult",
+    "ConversationMemory",
+    "MemoryBlock",
+    "ToolResult",
 ]
 
 

@@ -1,0 +1,120 @@
+// The ConversationMemory implementation, shared by conversation_memory.cc (the queue manager,
+// lifecycle), memory_blocks.cc, memory_search.cc and memory_tools.cc (schemas, executor).
+//
+// Thread safety: every public method takes mu_; the *Locked helpers REQUIRE it held.
+#ifndef VMLLM_MEMORY_CONVERSATION_MEMORY_IMPL_H_
+#define VMLLM_MEMORY_CONVERSATION_MEMORY_IMPL_H_
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "memory/message_json.h"
+#include "memory/queue_manager.h"
+#include "store/conversation_store.h"
+#include "vmllm/conversation_memory.h"
+
+namespace vmllm {
+
+// Embeddings of one table, mirrored in memory and caught up from the store before a search
+// (another process may have added rows).
+struct VectorCache {
+  int64_t last_id = 0;
+  std::vector<int64_t> ids;
+  std::vector<double> created;
+  std::vector<float> data;
+};
+
+class ConversationMemoryImpl : public ConversationMemory {
+ public:
+  ConversationMemoryImpl(ConversationMemoryOptions options,
+                         std::unique_ptr<ConversationStore> store);
+  Status Init();
+
+  Result<AppendOutcome> Append(std::string_view message_json) override;
+  Result<std::vector<std::string>> Messages() override;
+  Result<AppendOutcome> Maintain() override;
+  Result<size_t> ContextTokens() override;
+  Result<std::vector<MemoryBlock>> Blocks() override;
+  Status AttachBlock(const MemoryBlock& block) override;
+  Status SetBlockValue(std::string_view label, std::string_view value) override;
+  Result<std::string> ToolSchemas(std::string_view format) const override;
+  Result<ToolOutcome> Execute(std::string_view tool_call_json, bool append) override;
+  Result<MemorySearchPage> SearchRecall(const RecallQuery& query) override;
+  Result<int64_t> ArchivalInsert(std::string_view text) override;
+  Result<MemorySearchPage> ArchivalSearch(std::string_view query, size_t page) override;
+  bool FlushPending() override;
+  Result<std::string> SummaryInput() override;
+  Status CompleteFlush(std::optional<std::string> summary) override;
+  Result<ConversationMemoryStats> Stats() override;
+  Status Close() override;
+
+ private:
+  struct Queued {
+    MessageRow row;
+    QueueItem item;
+  };
+  // The context's fixed head: the system message (instructions and blocks) and the summary.
+  struct Head {
+    std::string system_json;  // Empty when there is nothing to say.
+    size_t system_tokens = 0;
+    std::string summary_json;
+    size_t summary_tokens = 0;
+  };
+
+  Status CheckOpen() const;
+  Result<Head> HeadLocked();
+  std::string RenderSystem(const std::vector<MemoryBlock>& blocks) const;
+  std::string SummaryMessage(const std::string& summary) const;
+  size_t QueueTokens() const;
+  size_t SummaryCapTokens() const;
+  std::vector<QueueItem> Items() const;
+  Result<AppendOutcome> AppendLocked(std::string_view message_json);
+  // Flushes when the context is past flush_fraction (or finishes the work when pending).
+  Status MaybeFlushLocked(AppendOutcome* outcome);
+  std::string SummaryInputLocked(size_t evict) const;
+  Status FinishFlushLocked(size_t evict, std::string summary);
+  std::string SummarizeLocked(size_t evict) const;
+  std::string FitSummary(std::string summary) const;
+  Status SaveAgentLocked();
+  Status EditBlockLocked(const std::string& label, const std::string& value, bool by_model);
+  Result<std::vector<int64_t>> VectorSearchLocked(RecallTable table, VectorCache* cache,
+                                                  std::string_view query, size_t limit,
+                                                  std::optional<double> start,
+                                                  std::optional<double> end);
+  Result<MemorySearchPage> PageOfLocked(RecallTable table, const std::vector<int64_t>& ranked,
+                                        size_t page);
+  Result<MemorySearchPage> SearchRecallLocked(const RecallQuery& query);
+  Result<MemorySearchPage> ArchivalSearchLocked(std::string_view query, size_t page);
+  Result<int64_t> ArchivalInsertLocked(std::string_view text);
+  // Runs one parsed tool; returns the result text for the model, or the error's text.
+  Result<std::string> RunToolLocked(const ParsedToolCall& call, bool* ok);
+
+  ConversationMemoryOptions options_;
+  std::unique_ptr<ConversationStore> store_;
+  std::mutex mu_;
+  bool closed_ = false;
+  AgentRow agent_;
+  std::vector<Queued> queue_;
+  std::optional<size_t> pending_evict_;
+  // Ids of queued assistant calls to the memory tools: their results are not searchable.
+  std::set<std::string> memory_calls_;
+  VectorCache recall_vectors_;
+  VectorCache archival_vectors_;
+};
+
+// Unicode code points of UTF-8 text: what a block's character limit counts.
+size_t CodePoints(std::string_view s);
+// InvalidArgument for a block without a label, over its limit or not UTF-8.
+Status ValidateBlock(const MemoryBlock& block);
+
+// The memory tools, in the order the schemas list them.
+const std::vector<ToolSpec>& MemoryToolSpecs();
+bool IsMemoryTool(const std::string& name);
+
+}  // namespace vmllm
+
+#endif  // VMLLM_MEMORY_CONVERSATION_MEMORY_IMPL_H_

@@ -1,0 +1,450 @@
+#include "store/conversation_store.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+namespace vmllm {
+namespace {
+
+constexpr int kBusyTimeoutMs = 30000;
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS agents(
+  agent_id TEXT PRIMARY KEY, system TEXT NOT NULL, summary TEXT NOT NULL,
+  warned INTEGER NOT NULL, warnings INTEGER NOT NULL, flushes INTEGER NOT NULL,
+  evicted INTEGER NOT NULL, compressor_failures INTEGER NOT NULL,
+  tool_calls INTEGER NOT NULL, tool_errors INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS blocks(
+  block_id TEXT PRIMARY KEY, label TEXT NOT NULL, value TEXT NOT NULL,
+  char_limit INTEGER NOT NULL, description TEXT NOT NULL, read_only INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS agent_blocks(
+  agent_id TEXT NOT NULL, label TEXT NOT NULL, block_id TEXT NOT NULL,
+  position INTEGER NOT NULL, PRIMARY KEY(agent_id, label));
+CREATE TABLE IF NOT EXISTS messages(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT NOT NULL, created REAL NOT NULL,
+  role TEXT NOT NULL, kind INTEGER NOT NULL, tokens INTEGER NOT NULL,
+  in_queue INTEGER NOT NULL, json TEXT NOT NULL, text TEXT NOT NULL, embedding BLOB);
+CREATE INDEX IF NOT EXISTS messages_queue ON messages(agent_id, in_queue, id);
+CREATE INDEX IF NOT EXISTS messages_created ON messages(agent_id, created);
+CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+  text, content='messages', content_rowid='id', tokenize='porter unicode61');
+CREATE TABLE IF NOT EXISTS passages(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT NOT NULL, created REAL NOT NULL,
+  text TEXT NOT NULL, embedding BLOB);
+CREATE INDEX IF NOT EXISTS passages_agent ON passages(agent_id, id);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+  text, content='passages', content_rowid='id', tokenize='porter unicode61');
+)sql";
+
+// A prepared statement that finalizes itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK) s_ = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  bool ok() const { return s_ != nullptr; }
+  sqlite3_stmt* get() const { return s_; }
+  void Text(int i, std::string_view v) {
+    sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  }
+  void Int(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  void Real(int i, double v) { sqlite3_bind_double(s_, i, v); }
+  void Blob(int i, const void* p, size_t n) {
+    sqlite3_bind_blob64(s_, i, p, n, SQLITE_TRANSIENT);
+  }
+  std::string ColText(int c) const {
+    const void* p = sqlite3_column_blob(s_, c);
+    return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(s_, c))
+             : std::string();
+  }
+  int64_t ColInt(int c) const { return sqlite3_column_int64(s_, c); }
+  double ColReal(int c) const { return sqlite3_column_double(s_, c); }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+// FTS5 query from free text: every word quoted, so no user string is parsed as query syntax.
+std::string KeywordQuery(std::string_view text) {
+  std::string query, word;
+  size_t terms = 0;
+  auto flush = [&] {
+    if (word.empty() || terms >= 64) return word.clear();
+    if (!query.empty()) query += " OR ";
+    query += '"' + word + '"';
+    ++terms;
+    word.clear();
+  };
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || u >= 0x80) {
+      word += c;
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return query;
+}
+
+const char* TableName(RecallTable t) {
+  return t == RecallTable::kMessages ? "messages" : "passages";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::string& dir) {
+  if (dir.empty()) return Status::InvalidArgument("store path is empty");
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::StorageError("cannot create store directory '" + dir +
+                                "': " + std::strerror(errno));
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::StorageError("store path '" + dir + "' is not a directory");
+  }
+  std::unique_ptr<ConversationStore> store(new ConversationStore());
+  std::string file = dir + "/memory.db";
+  int rc = sqlite3_open_v2(file.c_str(), &store->db_,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    return Status::StorageError("cannot open '" + file + "': " +
+                                (store->db_ ? sqlite3_errmsg(store->db_) : sqlite3_errstr(rc)));
+  }
+  sqlite3_busy_timeout(store->db_, kBusyTimeoutMs);
+  // WAL: another agent's process can read while this one writes. Switching a new file to WAL
+  // needs a moment alone with it, which the busy handler does not wait for: retry here.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;"}) {
+    Status s;
+    for (int waited_ms = 0;; waited_ms += 20) {
+      s = store->Exec(pragma);
+      if (s.ok() || (sqlite3_errcode(store->db_) & 0xff) != SQLITE_BUSY ||
+          waited_ms >= kBusyTimeoutMs) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!s.ok()) return Status::StorageError("'" + file + "' unusable: " + s.message());
+  }
+  VMLLM_RETURN_IF_ERROR(store->Begin());
+  Status s = store->Exec(kSchema);
+  if (!s.ok()) {
+    store->Rollback();
+    return Status::StorageError("'" + file + "' is not a vmllm memory store: " + s.message());
+  }
+  VMLLM_RETURN_IF_ERROR(store->Commit());
+  return store;
+}
+
+ConversationStore::~ConversationStore() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+Status ConversationStore::Error(const char* what) const {
+  return Status::StorageError(std::string("memory store: ") + what + ": " + sqlite3_errmsg(db_));
+}
+
+Status ConversationStore::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    return Status::StorageError(msg);
+  }
+  return Status();
+}
+
+Status ConversationStore::Begin() { return Exec("BEGIN IMMEDIATE;"); }
+Status ConversationStore::Commit() { return Exec("COMMIT;"); }
+void ConversationStore::Rollback() {
+  if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+}
+
+Result<std::optional<AgentRow>> ConversationStore::LoadAgent(std::string_view agent_id) {
+  Stmt s(db_, "SELECT system, summary, warned, warnings, flushes, evicted, compressor_failures, "
+              "tool_calls, tool_errors FROM agents WHERE agent_id = ?");
+  if (!s.ok()) return Error("load agent");
+  s.Text(1, agent_id);
+  int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE) return std::optional<AgentRow>();
+  if (rc != SQLITE_ROW) return Error("load agent");
+  AgentRow r;
+  r.system = s.ColText(0);
+  r.summary = s.ColText(1);
+  r.warned = s.ColInt(2) != 0;
+  r.warnings = s.ColInt(3);
+  r.flushes = s.ColInt(4);
+  r.evicted = s.ColInt(5);
+  r.compressor_failures = s.ColInt(6);
+  r.tool_calls = s.ColInt(7);
+  r.tool_errors = s.ColInt(8);
+  return std::optional<AgentRow>(std::move(r));
+}
+
+Status ConversationStore::SaveAgent(std::string_view agent_id, const AgentRow& r) {
+  Stmt s(db_, "INSERT OR REPLACE INTO agents VALUES(?,?,?,?,?,?,?,?,?,?)");
+  if (!s.ok()) return Error("save agent");
+  s.Text(1, agent_id);
+  s.Text(2, r.system);
+  s.Text(3, r.summary);
+  s.Int(4, r.warned ? 1 : 0);
+  s.Int(5, r.warnings);
+  s.Int(6, r.flushes);
+  s.Int(7, r.evicted);
+  s.Int(8, r.compressor_failures);
+  s.Int(9, r.tool_calls);
+  s.Int(10, r.tool_errors);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("save agent");
+  return Status();
+}
+
+Result<std::optional<MemoryBlock>> ConversationStore::GetBlock(std::string_view block_id) {
+  Stmt s(db_, "SELECT label, value, char_limit, description, read_only FROM blocks "
+              "WHERE block_id = ?");
+  if (!s.ok()) return Error("get block");
+  s.Text(1, block_id);
+  int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE) return std::optional<MemoryBlock>();
+  if (rc != SQLITE_ROW) return Error("get block");
+  MemoryBlock b;
+  b.block_id = std::string(block_id);
+  b.label = s.ColText(0);
+  b.value = s.ColText(1);
+  b.limit = static_cast<size_t>(s.ColInt(2));
+  b.description = s.ColText(3);
+  b.read_only = s.ColInt(4) != 0;
+  return std::optional<MemoryBlock>(std::move(b));
+}
+
+Status ConversationStore::PutBlock(const MemoryBlock& b) {
+  Stmt s(db_, "INSERT OR REPLACE INTO blocks VALUES(?,?,?,?,?,?)");
+  if (!s.ok()) return Error("put block");
+  s.Text(1, b.block_id);
+  s.Text(2, b.label);
+  s.Text(3, b.value);
+  s.Int(4, static_cast<int64_t>(b.limit));
+  s.Text(5, b.description);
+  s.Int(6, b.read_only ? 1 : 0);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("put block");
+  return Status();
+}
+
+Status ConversationStore::AttachBlock(std::string_view agent_id, std::string_view label,
+                                      std::string_view block_id) {
+  Stmt s(db_, "INSERT INTO agent_blocks VALUES(?1, ?2, ?3, "
+              "(SELECT COALESCE(MAX(position), -1) + 1 FROM agent_blocks WHERE agent_id = ?1)) "
+              "ON CONFLICT(agent_id, label) DO UPDATE SET block_id = excluded.block_id");
+  if (!s.ok()) return Error("attach block");
+  s.Text(1, agent_id);
+  s.Text(2, label);
+  s.Text(3, block_id);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("attach block");
+  return Status();
+}
+
+Result<std::vector<MemoryBlock>> ConversationStore::AgentBlocks(std::string_view agent_id) {
+  Stmt s(db_, "SELECT a.label, b.block_id, b.value, b.char_limit, b.description, b.read_only "
+              "FROM agent_blocks a JOIN blocks b ON a.block_id = b.block_id "
+              "WHERE a.agent_id = ? ORDER BY a.position");
+  if (!s.ok()) return Error("agent blocks");
+  s.Text(1, agent_id);
+  std::vector<MemoryBlock> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    MemoryBlock b;
+    b.label = s.ColText(0);
+    b.block_id = s.ColText(1);
+    b.value = s.ColText(2);
+    b.limit = static_cast<size_t>(s.ColInt(3));
+    b.description = s.ColText(4);
+    b.read_only = s.ColInt(5) != 0;
+    out.push_back(std::move(b));
+  }
+  if (rc != SQLITE_DONE) return Error("agent blocks");
+  return out;
+}
+
+Result<int64_t> ConversationStore::InsertMessage(std::string_view agent_id, const MessageRow& r,
+                                                 const std::vector<float>& embedding) {
+  Stmt s(db_, "INSERT INTO messages(agent_id, created, role, kind, tokens, in_queue, json, text, "
+              "embedding) VALUES(?,?,?,?,?,1,?,?,?)");
+  if (!s.ok()) return Error("insert message");
+  s.Text(1, agent_id);
+  s.Real(2, r.created);
+  s.Text(3, r.role);
+  s.Int(4, static_cast<int>(r.kind));
+  s.Int(5, r.tokens);
+  s.Text(6, r.json);
+  s.Text(7, r.text);
+  s.Blob(8, embedding.data(), embedding.size() * sizeof(float));
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("insert message");
+  int64_t id = sqlite3_last_insert_rowid(db_);
+  Stmt index(db_, "INSERT INTO messages_fts(rowid, text) VALUES(?, ?)");
+  if (!index.ok()) return Error("index message");
+  index.Int(1, id);
+  index.Text(2, r.text);
+  if (sqlite3_step(index.get()) != SQLITE_DONE) return Error("index message");
+  return id;
+}
+
+Result<std::vector<MessageRow>> ConversationStore::QueueMessages(std::string_view agent_id) {
+  Stmt s(db_, "SELECT id, created, role, json, text, tokens, kind FROM messages "
+              "WHERE agent_id = ? AND in_queue = 1 ORDER BY id");
+  if (!s.ok()) return Error("queue");
+  s.Text(1, agent_id);
+  std::vector<MessageRow> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    MessageRow r;
+    r.id = s.ColInt(0);
+    r.created = s.ColReal(1);
+    r.role = s.ColText(2);
+    r.json = s.ColText(3);
+    r.text = s.ColText(4);
+    r.tokens = static_cast<uint32_t>(s.ColInt(5));
+    r.kind = static_cast<MessageKind>(s.ColInt(6));
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Error("queue");
+  return out;
+}
+
+Status ConversationStore::EvictThrough(std::string_view agent_id, int64_t last_id) {
+  Stmt s(db_, "UPDATE messages SET in_queue = 0 WHERE agent_id = ? AND in_queue = 1 AND id <= ?");
+  if (!s.ok()) return Error("evict");
+  s.Text(1, agent_id);
+  s.Int(2, last_id);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("evict");
+  return Status();
+}
+
+Result<uint64_t> ConversationStore::Count(RecallTable table, std::string_view agent_id) {
+  std::string sql = std::string("SELECT COUNT(*) FROM ") + TableName(table) + " WHERE agent_id = ?";
+  Stmt s(db_, sql.c_str());
+  if (!s.ok()) return Error("count");
+  s.Text(1, agent_id);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return Error("count");
+  return static_cast<uint64_t>(s.ColInt(0));
+}
+
+Result<int64_t> ConversationStore::InsertPassage(std::string_view agent_id, std::string_view text,
+                                                 double created,
+                                                 const std::vector<float>& embedding) {
+  Stmt s(db_, "INSERT INTO passages(agent_id, created, text, embedding) VALUES(?,?,?,?)");
+  if (!s.ok()) return Error("insert passage");
+  s.Text(1, agent_id);
+  s.Real(2, created);
+  s.Text(3, text);
+  s.Blob(4, embedding.data(), embedding.size() * sizeof(float));
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("insert passage");
+  int64_t id = sqlite3_last_insert_rowid(db_);
+  Stmt index(db_, "INSERT INTO passages_fts(rowid, text) VALUES(?, ?)");
+  if (!index.ok()) return Error("index passage");
+  index.Int(1, id);
+  index.Text(2, text);
+  if (sqlite3_step(index.get()) != SQLITE_DONE) return Error("index passage");
+  return id;
+}
+
+Result<std::vector<int64_t>> ConversationStore::KeywordSearch(
+    RecallTable table, std::string_view agent_id, std::string_view query, size_t limit,
+    std::optional<double> start, std::optional<double> end) {
+  std::vector<int64_t> ids;
+  std::string match = KeywordQuery(query);
+  if (match.empty()) return ids;
+  const char* t = TableName(table);
+  std::string sql = std::string("SELECT r.id FROM ") + t + "_fts f JOIN " + t +
+                    " r ON r.id = f.rowid WHERE " + t + "_fts MATCH ?1 AND r.agent_id = ?2 " +
+                    "AND r.created >= ?3 AND r.created <= ?4" +
+                    (table == RecallTable::kMessages ? " AND r.kind = 0" : "") +
+                    " ORDER BY bm25(" + t + "_fts) LIMIT ?5";
+  Stmt s(db_, sql.c_str());
+  if (!s.ok()) return Error("keyword search");
+  s.Text(1, match);
+  s.Text(2, agent_id);
+  s.Real(3, start.value_or(-1e300));
+  s.Real(4, end.value_or(1e300));
+  s.Int(5, static_cast<int64_t>(limit));
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) ids.push_back(s.ColInt(0));
+  if (rc != SQLITE_DONE) return Error("keyword search");
+  return ids;
+}
+
+Status ConversationStore::ForEachEmbedding(
+    RecallTable table, std::string_view agent_id, int64_t after, size_t dimension,
+    const std::function<void(int64_t, double, const float*)>& fn) {
+  std::string sql = std::string("SELECT id, created, embedding FROM ") + TableName(table) +
+                    " WHERE agent_id = ? AND id > ?" +
+                    (table == RecallTable::kMessages ? " AND kind = 0" : "") + " ORDER BY id";
+  Stmt s(db_, sql.c_str());
+  if (!s.ok()) return Error("embeddings");
+  s.Text(1, agent_id);
+  s.Int(2, after);
+  std::vector<float> v(dimension);
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    const void* p = sqlite3_column_blob(s.get(), 2);
+    size_t n = static_cast<size_t>(sqlite3_column_bytes(s.get(), 2));
+    // A vector from another embedder (another dimension) is skipped rather than misread.
+    if (!p || n != dimension * sizeof(float)) continue;
+    std::memcpy(v.data(), p, n);
+    fn(s.ColInt(0), s.ColReal(1), v.data());
+  }
+  if (rc != SQLITE_DONE) return Error("embeddings");
+  return Status();
+}
+
+Result<std::vector<MemoryHit>> ConversationStore::Fetch(RecallTable table,
+                                                        const std::vector<int64_t>& ids) {
+  std::string sql = table == RecallTable::kMessages
+                        ? "SELECT id, created, role, text, json FROM messages WHERE id = ?"
+                        : "SELECT id, created, 'archival', text, '' FROM passages WHERE id = ?";
+  Stmt s(db_, sql.c_str());
+  if (!s.ok()) return Error("fetch");
+  std::vector<MemoryHit> out;
+  for (int64_t id : ids) {
+    sqlite3_reset(s.get());
+    s.Int(1, id);
+    int rc = sqlite3_step(s.get());
+    if (rc == SQLITE_DONE) continue;
+    if (rc != SQLITE_ROW) return Error("fetch");
+    MemoryHit h;
+    h.id = s.ColInt(0);
+    h.timestamp = s.ColReal(1);
+    h.role = s.ColText(2);
+    h.content = s.ColText(3);
+    h.json = s.ColText(4);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+Result<std::vector<int64_t>> ConversationStore::MessagesInRange(std::string_view agent_id,
+                                                                std::optional<double> start,
+                                                                std::optional<double> end,
+                                                                size_t limit) {
+  Stmt s(db_, "SELECT id FROM messages WHERE agent_id = ? AND kind = 0 AND created >= ? "
+              "AND created <= ? ORDER BY created, id LIMIT ?");
+  if (!s.ok()) return Error("date search");
+  s.Text(1, agent_id);
+  s.Real(2, start.value_or(-1e300));
+  s.Real(3, end.value_or(1e300));
+  s.Int(4, static_cast<int64_t>(limit));
+  std::vector<int64_t> ids;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) ids.push_back(s.ColInt(0));
+  if (rc != SQLITE_DONE) return Error("date search");
+  return ids;
+}
+
+}  // namespace vmllm

@@ -1,0 +1,360 @@
+"""ConversationMemory: MemGPT-style memory for a chat that must go on for weeks.
+
+The main context sent to the model is the system instructions with the working-memory blocks,
+the recursive summary of everything evicted, and a FIFO queue of recent messages. A
+memory-pressure warning enters the queue at ``warn_fraction`` of the window; at
+``flush_fraction`` the oldest messages are evicted down to ``target_fraction``, never separating
+a tool call from its results, and folded into the summary. Every message stays in recall
+storage (searchable by words, meaning and date); archival storage holds free-form passages.
+All of it lives in ``<path>/memory.db`` and survives a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Union
+
+from . import _core
+from .errors import InvalidArgumentError
+
+__all__ = ["ConversationMemory", "MemoryBlock", "ToolResult"]
+
+_log = logging.getLogger(__name__)
+
+Message = Mapping[str, Any]
+#: A summariser: any callable from text to its summary (an LLM call, a LangChain chain, ...).
+Summarizer = Callable[[str], str]
+DateLike = Union[_dt.datetime, _dt.date, float, int, str]
+
+
+@dataclass(frozen=True)
+class MemoryBlock:
+    """One working-memory block: ``limit`` counts characters of ``value``.
+
+    Blocks with the same ``block_id`` are one block, shared by every agent that attaches it;
+    an empty ``block_id`` means ``"<agent_id>/<label>"``.
+    """
+
+    label: str
+    value: str = ""
+    limit: int = 2000
+    description: str = ""
+    read_only: bool = False
+    block_id: str = ""
+
+    def _as_tuple(self) -> tuple[str, str, str, int, str, bool]:
+        return (self.block_id, self.label, self.value, self.limit, self.description,
+                self.read_only)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What one memory tool call did.
+
+    ``message`` is the OpenAI tool message for the model; ``heartbeat`` is true when the model
+    asked to run again at once (``request_heartbeat``) or the call failed, so it can retry.
+    """
+
+    tool_call_id: str
+    name: str
+    ok: bool
+    heartbeat: bool
+    content: dict[str, Any]
+    message: Optional[dict[str, Any]]
+    appended: bool
+
+
+def _to_block(block: Union[MemoryBlock, Mapping[str, Any]]) -> MemoryBlock:
+    if isinstance(block, MemoryBlock):
+        return block
+    if isinstance(block, Mapping):
+        try:
+            return MemoryBlock(**block)
+        except TypeError as exc:
+            raise InvalidArgumentError(f"bad memory block {dict(block)!r}: {exc}") from None
+    raise InvalidArgumentError(f"a memory block must be a MemoryBlock or a dict, not {block!r}")
+
+
+def _blocks_arg(blocks: Any) -> list[MemoryBlock]:
+    if blocks is None:
+        return []
+    if isinstance(blocks, Mapping) and all(isinstance(v, str) for v in blocks.values()):
+        return [MemoryBlock(label=k, value=v) for k, v in blocks.items()]
+    return [_to_block(b) for b in blocks]
+
+
+def _json_arg(value: Any, what: str) -> str:
+    if isinstance(value, (str, bytes)):
+        return value.decode() if isinstance(value, bytes) else value
+    if isinstance(value, Mapping):
+        return json.dumps(value, ensure_ascii=False)
+    dump = getattr(value, "model_dump", None)  # pydantic objects from the openai/anthropic SDKs
+    if callable(dump):
+        return json.dumps(dump(), ensure_ascii=False)
+    raise InvalidArgumentError(f"{what} must be a dict or JSON text, not {type(value).__name__}")
+
+
+def _epoch(value: Optional[DateLike], end: bool) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            value = (_dt.datetime.fromisoformat(value) if len(value) > 10
+                     else _dt.date.fromisoformat(value))
+        except ValueError:
+            raise InvalidArgumentError(f"{value!r} is not an ISO date") from None
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        return value.timestamp()
+    if isinstance(value, _dt.date):
+        start = _dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc)
+        return start.timestamp() + (86400.0 - 1e-3 if end else 0.0)
+    raise InvalidArgumentError(f"a date must be a datetime, date, epoch seconds or ISO text, "
+                               f"not {value!r}")
+
+
+def _close(core: _core.ConversationMemory, temporary_path: Optional[str]) -> None:
+    try:
+        core.close()
+    finally:
+        if temporary_path is not None:
+            shutil.rmtree(temporary_path, ignore_errors=True)
+
+
+class ConversationMemory:
+    """Conversation memory with working blocks, a managed FIFO queue, recall and archival.
+
+    Args:
+        path: Store directory (``memory.db`` inside). ``None`` makes a temporary one, removed
+            on :meth:`close`.
+        window_tokens: The model's context window; :meth:`messages` never costs more.
+        system: System instructions; ``None`` keeps the stored ones of a reopened agent.
+        blocks: Working-memory blocks: :class:`MemoryBlock` objects, dicts of its fields, or a
+            ``{label: value}`` dict. A block already in the store keeps its stored value.
+        warn_fraction: Where the memory-pressure warning enters the queue.
+        flush_fraction: Where the oldest messages are evicted ...
+        target_fraction: ... down to this share of the window.
+        compressor: Summariser for evicted messages: a callable ``text -> summary`` (or an
+            object with ``compress``). ``None``: the built-in extractive compressor. It runs in
+            the calling thread, never on a core thread; if it raises, the built-in one is used
+            and ``stats()["compressor_failures"]`` counts it.
+        agent_id: Which agent of the store this is; agents share blocks by ``block_id``.
+        summary_fraction: Largest share of the window the summary may take.
+        page_size: Search results per page (5, as MemGPT).
+        tokenizer: What counts tokens (a ``vmllm._core.Tokenizer``); ``None``: the fast
+            approximate one. A message costs the tokens of its compact JSON plus 3, which errs
+            high, so the window is not exceeded through a low estimate.
+
+    >>> with ConversationMemory(window_tokens=2000, system="Be brief.",
+    ...                         blocks={"human": "Name: Ada"}) as memory:
+    ...     _ = memory.append({"role": "user", "content": "Hi, I moved to Lisbon."})
+    ...     [m["role"] for m in memory.messages()]
+    ['system', 'user']
+    """
+
+    def __init__(
+        self,
+        path: Union[str, os.PathLike[str], None] = None,
+        window_tokens: int = 8000,
+        system: Optional[str] = None,
+        blocks: Any = None,
+        warn_fraction: float = 0.7,
+        flush_fraction: float = 1.0,
+        target_fraction: float = 0.5,
+        compressor: Union[Summarizer, Any, None] = None,
+        *,
+        agent_id: str = "default",
+        summary_fraction: float = 0.1,
+        page_size: int = 5,
+        tokenizer: Optional[_core.Tokenizer] = None,
+    ) -> None:
+        if not isinstance(window_tokens, int) or isinstance(window_tokens, bool):
+            raise InvalidArgumentError(f"window_tokens must be an int, not {window_tokens!r}")
+        if compressor is not None and not callable(compressor):
+            compress = getattr(compressor, "compress", None)
+            if not callable(compress):
+                raise InvalidArgumentError("compressor must be a callable text -> summary")
+            compressor = compress
+        self._compressor: Optional[Summarizer] = compressor
+        self._lock = threading.RLock()
+        self._temporary = path is None
+        self._path = tempfile.mkdtemp(prefix="vmllm-memory-") if path is None else os.fspath(path)
+        try:
+            self._core = _core.ConversationMemory(
+                self._path, agent_id, window_tokens, system,
+                [b._as_tuple() for b in _blocks_arg(blocks)],
+                float(warn_fraction), float(flush_fraction), float(target_fraction),
+                float(summary_fraction), int(page_size), compressor is not None, tokenizer)
+        except BaseException:
+            if self._temporary:
+                shutil.rmtree(self._path, ignore_errors=True)
+            raise
+        self._closed = False
+        self._finalizer = weakref.finalize(
+            self, _close, self._core, self._path if self._temporary else None)
+        self._settle()
+
+    # --- the queue ---------------------------------------------------------------------------
+
+    def append(self, message: Union[Message, str]) -> dict[str, Any]:
+        """Appends one OpenAI-style message; warns and flushes as needed.
+
+        Returns ``{"message_id", "warned", "flushed"}``. Raises ``InvalidArgumentError`` for a
+        malformed message (or a tool result whose call is not in the queue) and
+        ``CapacityError`` for one that can never fit; nothing is stored then.
+        """
+        with self._lock:
+            raw = self._core.append(_json_arg(message, "message"))
+            settled = self._settle()
+            return {"message_id": int(raw["message_id"]), "warned": bool(raw["warned"]),
+                    "flushed": bool(raw["flushed"] or (raw["flush_pending"] and settled))}
+
+    def extend(self, messages: Iterable[Union[Message, str]]) -> None:
+        """Appends messages in order."""
+        for m in messages:
+            self.append(m)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """What to send to the model: system (with blocks), summary, then the queue.
+
+        If another agent grew a shared block past this window, a flush runs first.
+        """
+        with self._lock:
+            if self._compressor is not None and self._core.maintain():
+                self._settle()
+            return [json.loads(m) for m in self._core.messages()]
+
+    def context_tokens(self) -> int:
+        """Token cost of :meth:`messages` (never more than ``window_tokens``)."""
+        return int(self._core.context_tokens())
+
+    # --- blocks ------------------------------------------------------------------------------
+
+    @property
+    def blocks(self) -> dict[str, MemoryBlock]:
+        """The agent's blocks by label, as stored now (another agent may have edited them)."""
+        return {b["label"]: MemoryBlock(**b) for b in self._core.blocks()}
+
+    def set_block(self, label: str, value: str) -> None:
+        """Sets a block's value from the application (the limit applies, read_only does not)."""
+        with self._lock:
+            self._core.set_block_value(label, value)
+            self._settle()
+
+    def attach_block(self, block: Union[MemoryBlock, Mapping[str, Any]]) -> None:
+        """Attaches a block, creating it if its ``block_id`` is new (sharing it otherwise)."""
+        with self._lock:
+            self._core.attach_block(_to_block(block)._as_tuple())
+            self._settle()
+
+    # --- tools -------------------------------------------------------------------------------
+
+    def tools(self, format: str = "openai") -> list[dict[str, Any]]:  # noqa: A002 - API name
+        """The memory tools' schemas, for ``tools=`` of OpenAI or Anthropic requests."""
+        return list(json.loads(self._core.tool_schemas(format)))
+
+    def execute(self, tool_call: Union[Message, str, Any], append: bool = True) -> ToolResult:
+        """Runs one memory tool call (OpenAI ``tool_calls`` item or Anthropic ``tool_use``).
+
+        A failing call (bad arguments, unknown label, read-only or full block) is a result with
+        ``ok=False`` that tells the model what went wrong; it never raises for that. With
+        ``append``, the tool message enters the queue (its assistant message must be there).
+        """
+        with self._lock:
+            out = self._core.execute(_json_arg(tool_call, "tool_call"), bool(append))
+            self._settle()
+        return ToolResult(
+            tool_call_id=out["tool_call_id"], name=out["name"], ok=out["ok"],
+            heartbeat=out["heartbeat"], content=json.loads(out["content"]),
+            message=json.loads(out["message"]) if out["message"] else None,
+            appended=out["appended"])
+
+    # --- storage -----------------------------------------------------------------------------
+
+    def search_recall(self, query: str = "", *, start: Optional[DateLike] = None,
+                      end: Optional[DateLike] = None, mode: str = "hybrid",
+                      page: int = 0) -> dict[str, Any]:
+        """Searches every message ever appended, in or out of the window.
+
+        ``query`` by words and meaning (``mode``: hybrid, keyword or vector); an empty query
+        lists the date range oldest first. A date alone covers its whole day (UTC). Returns
+        ``{"hits": [{"id", "timestamp", "role", "content", "message"}], "page", "total",
+        "total_pages"}``, ``page_size`` hits a page.
+        """
+        if not isinstance(page, int) or isinstance(page, bool) or page < 0:
+            raise InvalidArgumentError(f"page must be a non-negative int, not {page!r}")
+        result = dict(self._core.search_recall(query, _epoch(start, False), _epoch(end, True),
+                                               mode, page))
+        for hit in result["hits"]:
+            hit["message"] = json.loads(hit["message"]) if hit["message"] else None
+        return result
+
+    def archival_insert(self, text: str) -> int:
+        """Stores a passage in archival memory; returns its id."""
+        return int(self._core.archival_insert(text))
+
+    def archival_search(self, query: str, page: int = 0) -> dict[str, Any]:
+        """Hybrid (words and meaning) search of archival memory, ``page_size`` a page."""
+        if not isinstance(page, int) or isinstance(page, bool) or page < 0:
+            raise InvalidArgumentError(f"page must be a non-negative int, not {page!r}")
+        return dict(self._core.archival_search(query, page))
+
+    def stats(self) -> dict[str, Any]:
+        """Window occupancy, queue, recall and archival sizes, warnings, flushes, tool calls."""
+        return dict(self._core.stats())
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    # --- lifetime ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Finishes any pending flush and closes the store (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._finalizer()
+
+    def __enter__(self) -> ConversationMemory:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return f"<ConversationMemory {self._path!r} (closed)>"
+        s = self.stats()
+        return (f"<ConversationMemory {self._path!r}: {s['context_tokens']}/{s['window_tokens']}"
+                f" tokens, {s['queue_messages']} queued, {s['recall_messages']} in recall>")
+
+    def _settle(self) -> bool:
+        """Runs the Python compressor for a flush the core left pending; True if one ran."""
+        if self._compressor is None:
+            return False
+        ran = False
+        while self._core.flush_pending():
+            text = self._core.summary_input()
+            summary: Optional[str]
+            try:
+                summary = self._compressor(text)
+                if not isinstance(summary, str):
+                    raise TypeError(f"the compressor returned {type(summary).__name__}, not str")
+            except Exception as exc:  # noqa: BLE001 - any failure falls back, never loses data
+                _log.warning("vmllm: compressor failed (%s); using the extractive summary", exc)
+                summary = None
+            self._core.complete_flush(summary)
+            ran = True
+        return ran
