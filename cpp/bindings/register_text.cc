@@ -14,16 +14,64 @@
 namespace py = pybind11;
 
 namespace vmllm {
+namespace {
+
+// Text for a tokenizer, as tiktoken takes it: a str holding lone surrogates is first cleaned
+// the way tiktoken's `encode` does (UTF-16 round trip: paired surrogates join, lone ones become
+// U+FFFD), so counts match tiktoken's instead of failing. `storage` keeps a cleaned copy alive.
+std::string_view TokenizerText(py::handle text, std::string* storage) {
+  if (PyUnicode_Check(text.ptr())) {
+    Py_ssize_t size = 0;
+    const char* data = PyUnicode_AsUTF8AndSize(text.ptr(), &size);
+    if (data != nullptr) return std::string_view(data, static_cast<size_t>(size));
+    PyErr_Clear();
+    py::object clean = py::reinterpret_borrow<py::object>(text)
+                           .attr("encode")("utf-16", "surrogatepass")
+                           .attr("decode")("utf-16", "replace");
+    *storage = clean.cast<std::string>();
+    return *storage;
+  }
+  return Utf8View(text, "text");
+}
+
+}  // namespace
 
 void RegisterText(py::module_& m) {
   py::class_<Tokenizer, std::shared_ptr<Tokenizer>>(m, "Tokenizer")
       .def_property_readonly("name", &Tokenizer::Name)
       .def("count", [](const Tokenizer& t, py::handle text) {
-        std::string_view view = Utf8View(text, "text");
+        std::string storage;
+        std::string_view view = TokenizerText(text, &storage);
         py::gil_scoped_release release;
         return t.Count(view);
       }, py::arg("text"));
   m.def("approx_tokenizer", [] { return std::shared_ptr<Tokenizer>(NewApproxTokenizer()); });
+
+  py::class_<BpeTokenizer, Tokenizer, std::shared_ptr<BpeTokenizer>>(m, "BpeTokenizer")
+      .def("encode", [](const BpeTokenizer& t, py::handle text) {
+        std::string storage;
+        std::string_view view = TokenizerText(text, &storage);
+        std::vector<uint32_t> ids;
+        {
+          py::gil_scoped_release release;
+          ids = t.Encode(view);
+        }
+        return ids;
+      }, py::arg("text"), "Token ids, as tiktoken's encode_ordinary.");
+  m.def("find_bpe_rank_file", [](const std::string& name, std::vector<std::string> extra_dirs) {
+    Result<std::string> path = FindBpeRankFile(name, extra_dirs);
+    if (!path.ok()) ThrowStatus(path.status());
+    return *path;
+  }, py::arg("name"), py::arg("extra_dirs") = std::vector<std::string>{});
+  m.def("bpe_tokenizer", [](const std::string& name, const std::string& path) {
+    Result<std::unique_ptr<BpeTokenizer>> t = [&]() -> Result<std::unique_ptr<BpeTokenizer>> {
+      py::gil_scoped_release release;
+      return NewBpeTokenizer(name, path);
+    }();
+    if (!t.ok()) ThrowStatus(t.status());
+    return std::shared_ptr<BpeTokenizer>(std::move(*t));
+  }, py::arg("name"), py::arg("path"),
+     "Exact BPE tokenizer `name` (cl100k_base | o200k_base) from a tiktoken rank file.");
 
   m.def("chunk", [](py::handle text, size_t page_tokens, std::shared_ptr<Tokenizer> tokenizer) {
     if (page_tokens == 0) ThrowStatus(Status::InvalidArgument("page_tokens must be positive"));
