@@ -114,8 +114,9 @@ void RegisterEngine(py::module_& m) {
   py::class_<Pager>(m, "Pager")
       .def(py::init([](const std::string& path, size_t l1_tokens, size_t page_tokens,
                        const std::string& policy, uint64_t l2_bytes, double l2_ttl_seconds,
-                       double stats_flush_seconds) {
+                       double stats_flush_seconds, std::shared_ptr<Tokenizer> tokenizer) {
              PagerOptions o;
+             o.tokenizer = std::move(tokenizer);  // null: the approximate tokenizer.
              o.path = path;
              o.l1_tokens = l1_tokens;
              o.page_tokens = page_tokens;
@@ -127,7 +128,8 @@ void RegisterEngine(py::module_& m) {
            }),
            py::arg("path"), py::arg("l1_tokens") = 6000, py::arg("page_tokens") = 2000,
            py::arg("policy") = "lru", py::arg("l2_bytes") = 64ull << 20,
-           py::arg("l2_ttl_seconds") = 3600.0, py::arg("stats_flush_seconds") = 2.0)
+           py::arg("l2_ttl_seconds") = 3600.0, py::arg("stats_flush_seconds") = 2.0,
+           py::arg("tokenizer") = nullptr)
       .def("ingest", [](Pager& p, py::handle doc_id, py::handle text) {
         std::string_view id = Utf8View(doc_id, "doc_id");
         std::string_view body = Utf8View(text, "text");

@@ -12,6 +12,8 @@ from typing import Any, Union
 
 from . import _core
 from .errors import InvalidArgumentError
+from .tokenizers import TokenizerSpec
+from .tokenizers import resolve as resolve_tokenizer
 
 Text = Union[str, bytes]
 
@@ -73,6 +75,11 @@ class VirtualMemory:
         policy: Eviction policy name; see :func:`vmllm.eviction_policies`.
         l2_bytes: Byte cap of the embedded L2 cache.
         l2_ttl_seconds: Time to live of an L2 entry, refreshed on every read.
+        tokenizer: ``"cl100k_base"``, ``"o200k_base"``, ``"approx"``, a callable
+            ``f(text) -> int`` or ``None`` (exact cl100k_base when its rank file is found,
+            else approx; see :mod:`vmllm.tokenizers`). A callable cuts pages on the Python side
+            (the core never calls into Python); the core then counts L1 headers and summaries
+            approximately.
 
     Safe to share between threads; every blocking call releases the GIL. Use it as a context
     manager, or call :meth:`close`, so that write-behind statistics reach the disk.
@@ -96,11 +103,13 @@ class VirtualMemory:
         l2_bytes: int = 64 << 20,
         l2_ttl_seconds: float = 3600.0,
         stats_flush_seconds: float = 2.0,
+        tokenizer: TokenizerSpec = None,
     ) -> None:
         for name, value in (("l1_tokens", l1_tokens), ("page_tokens", page_tokens),
                             ("l2_bytes", l2_bytes)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise InvalidArgumentError(f"{name} must be a positive int, not {value!r}")
+        core_tokenizer, self._count_tokens = resolve_tokenizer(tokenizer)
         self._temporary = path is None
         self._path = tempfile.mkdtemp(prefix="vmllm-") if path is None else os.fspath(path)
         try:
@@ -112,6 +121,7 @@ class VirtualMemory:
                 l2_bytes=l2_bytes,
                 l2_ttl_seconds=float(l2_ttl_seconds),
                 stats_flush_seconds=float(stats_flush_seconds),
+                tokenizer=core_tokenizer,
             )
         except BaseException:
             if self._temporary:
