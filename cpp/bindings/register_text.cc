@@ -3,6 +3,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <functional>
+
 #include "python_text.h"
 #include "status_to_python.h"
 #include "vmllm/chunker.h"
@@ -32,6 +34,33 @@ std::string_view TokenizerText(py::handle text, std::string* storage) {
     return *storage;
   }
   return Utf8View(text, "text");
+}
+
+// Shared body of chunk() and chunk_overlapping(): validates, then splits without the GIL.
+void SplitForPython(py::handle text, size_t page_tokens, std::shared_ptr<Tokenizer> tokenizer,
+                    const std::string& kind_name, const std::string& doc_id,
+                    size_t overlap_tokens, size_t code_page_tokens,
+                    const std::function<void(const Chunk&)>& add) {
+  if (page_tokens == 0) ThrowStatus(Status::InvalidArgument("page_tokens must be positive"));
+  ContentKind kind = ContentKind::kText;
+  if (!ParseContentKind(kind_name, &kind)) {
+    ThrowStatus(Status::InvalidArgument("kind must be auto, text, markdown or python, not '" +
+                                        kind_name + "'"));
+  }
+  std::string_view view = Utf8View(text, "text");
+  if (!IsValidUtf8(view)) ThrowStatus(Status::InvalidArgument("text is not valid UTF-8"));
+  if (!tokenizer) tokenizer = NewApproxTokenizer();
+  py::gil_scoped_release release;
+  if (kind == ContentKind::kAuto) kind = DetectContentKind(doc_id, view);
+  ChunkerOptions options;
+  options.page_tokens = page_tokens;
+  options.overlap_tokens = overlap_tokens;
+  if (code_page_tokens > 0) options.code_page_tokens = code_page_tokens;
+  Chunker chunker(tokenizer.get(), options);
+  chunker.Split(view, kind, [&](const Chunk& c) {
+    add(c);
+    return true;
+  });
 }
 
 }  // namespace
@@ -73,23 +102,30 @@ void RegisterText(py::module_& m) {
   }, py::arg("name"), py::arg("path"),
      "Exact BPE tokenizer `name` (cl100k_base | o200k_base) from a tiktoken rank file.");
 
-  m.def("chunk", [](py::handle text, size_t page_tokens, std::shared_ptr<Tokenizer> tokenizer) {
-    if (page_tokens == 0) ThrowStatus(Status::InvalidArgument("page_tokens must be positive"));
-    std::string_view view = Utf8View(text, "text");
-    if (!IsValidUtf8(view)) ThrowStatus(Status::InvalidArgument("text is not valid UTF-8"));
-    if (!tokenizer) tokenizer = NewApproxTokenizer();
+  m.def("chunk", [](py::handle text, size_t page_tokens, std::shared_ptr<Tokenizer> tokenizer,
+                    const std::string& kind, const std::string& doc_id) {
     std::vector<std::tuple<size_t, size_t, size_t>> out;
-    {
-      py::gil_scoped_release release;
-      Chunker chunker(tokenizer.get(), ChunkerOptions{page_tokens});
-      chunker.Split(view, [&](const Chunk& c) {
-        out.emplace_back(c.offset, c.length, c.tokens);
-        return true;
-      });
-    }
+    SplitForPython(text, page_tokens, std::move(tokenizer), kind, doc_id, 0, 0,
+                   [&](const Chunk& c) { out.emplace_back(c.offset, c.length, c.tokens); });
     return out;
   }, py::arg("text"), py::arg("page_tokens") = 2000, py::arg("tokenizer") = nullptr,
-     "Byte ranges (offset, length, tokens) of the pages of UTF-8 `text`.");
+     py::arg("kind") = "text", py::arg("doc_id") = "",
+     "Byte ranges (offset, length, tokens) of the pages of UTF-8 `text`. `kind`: text, "
+     "markdown, python or auto (from `doc_id`'s extension, else the text).");
+  m.def("chunk_overlapping", [](py::handle text, size_t page_tokens, size_t overlap_tokens,
+                                std::shared_ptr<Tokenizer> tokenizer, const std::string& kind,
+                                const std::string& doc_id, size_t code_page_tokens) {
+    std::vector<std::tuple<size_t, size_t, size_t, size_t>> out;
+    SplitForPython(text, page_tokens, std::move(tokenizer), kind, doc_id, overlap_tokens,
+                   code_page_tokens, [&](const Chunk& c) {
+                     out.emplace_back(c.overlap_offset, c.offset, c.length, c.tokens);
+                   });
+    return out;
+  }, py::arg("text"), py::arg("page_tokens") = 2000, py::arg("overlap_tokens") = 0,
+     py::arg("tokenizer") = nullptr, py::arg("kind") = "auto", py::arg("doc_id") = "",
+     py::arg("code_page_tokens") = 500,
+     "Pages as (overlap_offset, offset, length, tokens): [offset, offset+length) are the cores, "
+     "which tile `text`; [overlap_offset, offset) repeats the previous page's end.");
 
   py::class_<Embedder, std::shared_ptr<Embedder>>(m, "Embedder")
       .def_property_readonly("name", &Embedder::Name)

@@ -188,7 +188,7 @@ Result<std::vector<std::string>> PagerImpl::Ingest(std::string_view doc_id,
   } else {
     replaced = std::move(deleted).value();
     uint32_t index = 0;
-    chunker_->Split(text, [&](const Chunk& chunk) {
+    chunker_->Split(text, DetectContentKind(doc_id, text), [&](const Chunk& chunk) {
       std::string_view page_text = text.substr(chunk.offset, chunk.length);
       PageRecord r;
       r.page_id = MakePageId(doc, index);
