@@ -135,6 +135,21 @@ void RegisterEngine(py::module_& m) {
         std::string_view body = Utf8View(text, "text");
         return Blocking([&] { return p.Ingest(id, body); });
       }, py::arg("doc_id"), py::arg("text"))
+      .def("ingest_chunks", [](Pager& p, py::handle doc_id, py::handle text,
+                               const std::vector<std::tuple<size_t, size_t, size_t>>& cuts) {
+        std::string_view id = Utf8View(doc_id, "doc_id");
+        std::string_view body = Utf8View(text, "text");
+        std::vector<Chunk> chunks;
+        for (const auto& [offset, length, tokens] : cuts) {
+          Chunk c;
+          c.offset = c.overlap_offset = offset;
+          c.length = length;
+          c.tokens = tokens;
+          chunks.push_back(c);
+        }
+        return Blocking([&] { return p.IngestChunks(id, body, chunks); });
+      }, py::arg("doc_id"), py::arg("text"), py::arg("chunks"),
+         "Ingest with the page cuts given as (offset, length, tokens) byte ranges.")
       .def("request_page", [](Pager& p, const std::string& id, bool full) {
         return Blocking([&] { return p.RequestPage(id, full); });
       }, py::arg("page_id"), py::arg("full") = false)

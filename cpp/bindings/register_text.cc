@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <functional>
+#include <optional>
 
 #include "python_text.h"
 #include "status_to_python.h"
@@ -36,11 +37,32 @@ std::string_view TokenizerText(py::handle text, std::string* storage) {
   return Utf8View(text, "text");
 }
 
-// Shared body of chunk() and chunk_overlapping(): validates, then splits without the GIL.
+// Counts with a Python callable `f(text) -> int`. Only chunk() uses it, on the calling Python
+// thread with the GIL held: it never reaches a Pager, so core threads never call into Python.
+class CallableTokenizer : public Tokenizer {
+ public:
+  explicit CallableTokenizer(py::function f) : f_(std::move(f)) {}
+  std::string Name() const override { return "python"; }
+  size_t Count(std::string_view text) const override {
+    py::object n = f_(py::str(text.data(), text.size()));
+    if (!py::isinstance<py::int_>(n) || n.cast<long long>() < 0) {
+      throw py::type_error("tokenizer callable must return a non-negative int, not " +
+                           std::string(py::str(py::repr(n))));
+    }
+    return n.cast<size_t>();
+  }
+
+ private:
+  py::function f_;
+};
+
+// Shared body of chunk() and chunk_overlapping(): validates, then splits without the GIL
+// (with it, when `counter` is a Python callable).
 void SplitForPython(py::handle text, size_t page_tokens, std::shared_ptr<Tokenizer> tokenizer,
                     const std::string& kind_name, const std::string& doc_id,
                     size_t overlap_tokens, size_t code_page_tokens,
-                    const std::function<void(const Chunk&)>& add) {
+                    const std::function<void(const Chunk&)>& add,
+                    py::object counter = py::none()) {
   if (page_tokens == 0) ThrowStatus(Status::InvalidArgument("page_tokens must be positive"));
   ContentKind kind = ContentKind::kText;
   if (!ParseContentKind(kind_name, &kind)) {
@@ -49,8 +71,10 @@ void SplitForPython(py::handle text, size_t page_tokens, std::shared_ptr<Tokeniz
   }
   std::string_view view = Utf8View(text, "text");
   if (!IsValidUtf8(view)) ThrowStatus(Status::InvalidArgument("text is not valid UTF-8"));
+  if (!counter.is_none()) tokenizer = std::make_shared<CallableTokenizer>(counter);
   if (!tokenizer) tokenizer = NewApproxTokenizer();
-  py::gil_scoped_release release;
+  std::optional<py::gil_scoped_release> release;
+  if (counter.is_none()) release.emplace();
   if (kind == ContentKind::kAuto) kind = DetectContentKind(doc_id, view);
   ChunkerOptions options;
   options.page_tokens = page_tokens;
@@ -103,13 +127,17 @@ void RegisterText(py::module_& m) {
      "Exact BPE tokenizer `name` (cl100k_base | o200k_base) from a tiktoken rank file.");
 
   m.def("chunk", [](py::handle text, size_t page_tokens, std::shared_ptr<Tokenizer> tokenizer,
-                    const std::string& kind, const std::string& doc_id) {
+                    const std::string& kind, const std::string& doc_id, py::object counter) {
     std::vector<std::tuple<size_t, size_t, size_t>> out;
+    if (!counter.is_none() && !PyCallable_Check(counter.ptr())) {
+      throw py::type_error("counter must be callable");
+    }
     SplitForPython(text, page_tokens, std::move(tokenizer), kind, doc_id, 0, 0,
-                   [&](const Chunk& c) { out.emplace_back(c.offset, c.length, c.tokens); });
+                   [&](const Chunk& c) { out.emplace_back(c.offset, c.length, c.tokens); },
+                   counter);
     return out;
   }, py::arg("text"), py::arg("page_tokens") = 2000, py::arg("tokenizer") = nullptr,
-     py::arg("kind") = "text", py::arg("doc_id") = "",
+     py::arg("kind") = "text", py::arg("doc_id") = "", py::arg("counter") = py::none(),
      "Byte ranges (offset, length, tokens) of the pages of UTF-8 `text`. `kind`: text, "
      "markdown, python or auto (from `doc_id`'s extension, else the text).");
   m.def("chunk_overlapping", [](py::handle text, size_t page_tokens, size_t overlap_tokens,

@@ -110,6 +110,7 @@ class VirtualMemory:
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise InvalidArgumentError(f"{name} must be a positive int, not {value!r}")
         core_tokenizer, self._count_tokens = resolve_tokenizer(tokenizer)
+        self._page_tokens = page_tokens
         self._temporary = path is None
         self._path = tempfile.mkdtemp(prefix="vmllm-") if path is None else os.fspath(path)
         try:
@@ -146,6 +147,11 @@ class VirtualMemory:
         """
         if not isinstance(doc_id, str):
             raise InvalidArgumentError(f"doc_id must be a str, not {type(doc_id).__name__}")
+        if self._count_tokens is not None:
+            # A Python tokenizer: cut here, on this thread, and hand the core the cuts.
+            cuts = _core.chunk(text, self._page_tokens, kind="auto", doc_id=doc_id,
+                               counter=self._count_tokens)
+            return list(self._pager.ingest_chunks(doc_id, text, cuts))
         return list(self._pager.ingest(doc_id, text))
 
     def read_page(self, page_id: str) -> str:
