@@ -12,6 +12,7 @@ Reports hit@1 and hit@3 for the hashing embedder alone (mode="vector"), BM25 alo
 (mode="keyword") and the hybrid.
 
 Usage: PYTHONPATH=python python tests/bench/retrieval_quality.py [--questions 300] [--files 0]
+       [--plain] [--page-tokens 2000]
 """
 from __future__ import annotations
 
@@ -76,13 +77,14 @@ def page_at(page_ids: list[str], page_bytes: list[int], offset: int) -> str:
     return page_ids[-1]
 
 
-def build(vm: vmllm.VirtualMemory, files: list[str]) -> list[tuple[str, str, str]]:
+def build(vm: vmllm.VirtualMemory, files: list[str], plain: bool = False
+          ) -> list[tuple[str, str, str]]:
     """Ingests `files`; returns (name, docstring line, answer page id) per definition."""
     found: dict[str, list[tuple[str, str]]] = {}
     for path in files:
         with open(path, encoding="utf-8", errors="replace") as f:
             source = f.read()
-        doc_id = os.path.basename(path)
+        doc_id = os.path.basename(path) + (".txt" if plain else "")
         ids = vm.ingest(doc_id, source)
         if not ids:
             continue
@@ -126,13 +128,16 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=0, help="first N modules only (0: all)")
     parser.add_argument("--page-tokens", type=int, default=2000)
     parser.add_argument("--tokenizer", default=None)
+    parser.add_argument("--plain", action="store_true",
+                        help="ingest as .txt: prose boundaries and page_tokens-sized pages, for "
+                             "comparison with the Python-aware chunker")
     args = parser.parse_args()
     files = stdlib_files(args.files)
     with tempfile.TemporaryDirectory() as tmp, vmllm.VirtualMemory(
             os.path.join(tmp, "store"), l1_tokens=max(6000, args.page_tokens),
             page_tokens=args.page_tokens, tokenizer=args.tokenizer) as vm:
         t0 = time.perf_counter()
-        defs = build(vm, files)
+        defs = build(vm, files, args.plain)
         t1 = time.perf_counter()
         qs = questions(defs, args.questions)
         results = evaluate(vm, qs)
