@@ -211,9 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="ingest the Python standard library and run a session")
     demo.add_argument("--store", default=None, help="store directory (default: temporary)")
     demo.add_argument("--mb", type=float, default=6.0, help="megabytes of stdlib to ingest")
-    demo.add_argument("--l1-tokens", type=int, default=6000)
+    demo.add_argument("--l1-tokens", type=int, default=3000)  # Code pages are ~500 tokens.
     demo.add_argument("--page-tokens", type=int, default=2000)
-    demo.add_argument("--l2-bytes", type=int, default=48_000)
+    demo.add_argument("--l2-bytes", type=int, default=12_000)
     demo.add_argument("--policy", default="lru")
     demo.set_defaults(run=run_demo)
 
