@@ -126,7 +126,12 @@ PIECES = st.sampled_from([
     "HTTP", "hello", "é", "e\u0301", "日本", "テキスト", "😀", "👍🏽", "\u200d", "/", "//", "!!",
     "<|endoftext|>", "\ud800", "\udfff", "\ud83d\ude00", "\ufeff", "ǅ", "ʰ",
 ])
+RUNS = st.builds(  # Long runs of whitespace, digits, letters and emoji, with a tail.
+    lambda run, n, tail: run * n + tail,
+    st.sampled_from([" ", "\n", "\t", " \n", "\r\n", "9", "12", "a", "Ab", "😀", "日", "\u3000"]),
+    st.integers(1, 3000), st.lists(PIECES, max_size=3).map("".join))
 TEXTS = st.one_of(
+    RUNS,
     st.text(max_size=200),
     st.text(st.characters(codec=None), max_size=100),
     st.lists(PIECES, max_size=60).map("".join),
