@@ -120,8 +120,10 @@ void RegisterEngine(py::module_& m) {
                        const std::string& policy, uint64_t l2_bytes, double l2_ttl_seconds,
                        double stats_flush_seconds, const std::string& l2_url,
                        std::shared_ptr<Embedder> embedder,
-                       std::shared_ptr<AsyncCompressor> compressor) {
+                       std::shared_ptr<AsyncCompressor> compressor,
+                       std::shared_ptr<Tokenizer> tokenizer) {
              PagerOptions o;
+             o.tokenizer = std::move(tokenizer);  // null: the approximate tokenizer.
              if (!l2_url.empty()) {  // A Redis L2; connecting may block.
                o.l2_tier = Blocking([&] { return OpenRedisTier(l2_url, path, l2_ttl_seconds); });
              }
@@ -140,12 +142,27 @@ void RegisterEngine(py::module_& m) {
            py::arg("policy") = "lru", py::arg("l2_bytes") = 64ull << 20,
            py::arg("l2_ttl_seconds") = 3600.0, py::arg("stats_flush_seconds") = 2.0,
            py::arg("l2_url") = "", py::arg("embedder") = nullptr,
-           py::arg("compressor") = nullptr)
+           py::arg("compressor") = nullptr, py::arg("tokenizer") = nullptr)
       .def("ingest", [](Pager& p, py::handle doc_id, py::handle text) {
         std::string_view id = Utf8View(doc_id, "doc_id");
         std::string_view body = Utf8View(text, "text");
         return Blocking([&] { return p.Ingest(id, body); });
       }, py::arg("doc_id"), py::arg("text"))
+      .def("ingest_chunks", [](Pager& p, py::handle doc_id, py::handle text,
+                               const std::vector<std::tuple<size_t, size_t, size_t>>& cuts) {
+        std::string_view id = Utf8View(doc_id, "doc_id");
+        std::string_view body = Utf8View(text, "text");
+        std::vector<Chunk> chunks;
+        for (const auto& [offset, length, tokens] : cuts) {
+          Chunk c;
+          c.offset = c.overlap_offset = offset;
+          c.length = length;
+          c.tokens = tokens;
+          chunks.push_back(c);
+        }
+        return Blocking([&] { return p.IngestChunks(id, body, chunks); });
+      }, py::arg("doc_id"), py::arg("text"), py::arg("chunks"),
+         "Ingest with the page cuts given as (offset, length, tokens) byte ranges.")
       .def("request_page", [](Pager& p, const std::string& id, bool full) {
         return Blocking([&] { return p.RequestPage(id, full); });
       }, py::arg("page_id"), py::arg("full") = false)

@@ -1,15 +1,34 @@
 # Hand-written stubs for the native module vmllm._core (private: use the vmllm package).
-from typing import Optional
+from typing import Callable, Optional
 
 class Tokenizer:
     @property
     def name(self) -> str: ...
     def count(self, text: str | bytes) -> int: ...
 
+class BpeTokenizer(Tokenizer):
+    def encode(self, text: str | bytes) -> list[int]: ...
+
 def approx_tokenizer() -> Tokenizer: ...
+def bpe_tokenizer(name: str, path: str) -> BpeTokenizer: ...
+def find_bpe_rank_file(name: str, extra_dirs: list[str] = ...) -> str: ...
 def chunk(
-    text: str | bytes, page_tokens: int = 2000, tokenizer: Optional[Tokenizer] = None
+    text: str | bytes,
+    page_tokens: int = 2000,
+    tokenizer: Optional[Tokenizer] = None,
+    kind: str = "text",
+    doc_id: str = "",
+    counter: Optional[Callable[[str], int]] = None,
 ) -> list[tuple[int, int, int]]: ...
+def chunk_overlapping(
+    text: str | bytes,
+    page_tokens: int = 2000,
+    overlap_tokens: int = 0,
+    tokenizer: Optional[Tokenizer] = None,
+    kind: str = "auto",
+    doc_id: str = "",
+    code_page_tokens: int = 500,
+) -> list[tuple[int, int, int, int]]: ...
 
 class Embedder:
     @property
@@ -75,8 +94,13 @@ class Pager:
         l2_url: str = "",
         embedder: Optional[Embedder] = None,
         compressor: Optional[AsyncCompressor] = None,
+
+        tokenizer: Optional[Tokenizer] = None,
     ) -> None: ...
     def ingest(self, doc_id: str | bytes, text: str | bytes) -> list[str]: ...
+    def ingest_chunks(
+        self, doc_id: str | bytes, text: str | bytes, chunks: list[tuple[int, int, int]]
+    ) -> list[str]: ...
     def request_page(self, page_id: str, full: bool = False) -> str: ...
     def request_pages(self, page_ids: list[str], full: bool = False) -> list[str]: ...
     def release_page(self, page_id: str, compress: bool = True) -> bool: ...

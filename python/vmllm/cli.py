@@ -121,7 +121,9 @@ def run_demo(args: argparse.Namespace) -> int:
         paging_started = time.perf_counter()
         questions = _DEMO_QUESTIONS + _DEMO_QUESTIONS[:3]  # Revisits fault back from L2/L3.
         for question in questions:
-            found = vm.semantic_find(question, n=2)
+            # Code pages are at most ~500 tokens (cut at definitions), so each question pulls
+            # in several; a dozen fit in L1 before the policy has to evict.
+            found = vm.semantic_find(question, n=4)
             moves = []
             for page_id in found:
                 before = vm.page_table[page_id].tier
@@ -213,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--mb", type=float, default=6.0, help="megabytes of stdlib to ingest")
     demo.add_argument("--l1-tokens", type=int, default=6000)
     demo.add_argument("--page-tokens", type=int, default=2000)
-    demo.add_argument("--l2-bytes", type=int, default=48_000)
+    demo.add_argument("--l2-bytes", type=int, default=12_000)
     demo.add_argument("--policy", default="lru")
     demo.set_defaults(run=run_demo)
 

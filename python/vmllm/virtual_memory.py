@@ -13,6 +13,8 @@ from typing import Any, Union
 from . import _backends, _core
 from ._llm import Backends
 from .errors import InvalidArgumentError
+from .tokenizers import TokenizerSpec
+from .tokenizers import resolve as resolve_tokenizer
 
 Text = Union[str, bytes]
 
@@ -94,6 +96,11 @@ class VirtualMemory:
         llm_api_key: API key; default ``$OPENAI_API_KEY``. Never logged or put in an error.
         llm_timeout: Seconds one HTTP attempt may take.
         llm_max_retries: Retries after a 429, a 5xx or a connection error.
+        tokenizer: ``"cl100k_base"``, ``"o200k_base"``, ``"approx"``, a callable
+            ``f(text) -> int`` or ``None`` (exact cl100k_base when its rank file is found,
+            else approx; see :mod:`vmllm.tokenizers`). A callable cuts pages on the Python side
+            (the core never calls into Python); the core then counts L1 headers and summaries
+            approximately.
 
     Safe to share between threads; every blocking call releases the GIL. Use it as a context
     manager, or call :meth:`close`, so that write-behind statistics reach the disk.
@@ -124,12 +131,15 @@ class VirtualMemory:
         llm_api_key: str | None = None,
         llm_timeout: float = 60.0,
         llm_max_retries: int = 4,
+        tokenizer: TokenizerSpec = None,
     ) -> None:
         for name, value in (("l1_tokens", l1_tokens), ("page_tokens", page_tokens),
                             ("l2_bytes", l2_bytes)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise InvalidArgumentError(f"{name} must be a positive int, not {value!r}")
         l2_url = _backends.resolve_l2(l2)
+        core_tokenizer, self._count_tokens = resolve_tokenizer(tokenizer)
+        self._page_tokens = page_tokens
         self._llm_backends = Backends(compressor, embedder, base_url=llm_base_url,
                                   api_key=llm_api_key, timeout=llm_timeout,
                                   max_retries=llm_max_retries)
@@ -147,6 +157,7 @@ class VirtualMemory:
                 l2_url=l2_url,
                 embedder=self._llm_backends.native_embedder,
                 compressor=self._llm_backends.native_compressor,
+                tokenizer=core_tokenizer,
             )
             self._llm_backends.feed(self._pager)
         except BaseException:
@@ -178,7 +189,13 @@ class VirtualMemory:
         """
         if not isinstance(doc_id, str):
             raise InvalidArgumentError(f"doc_id must be a str, not {type(doc_id).__name__}")
-        ids = list(self._pager.ingest(doc_id, text))
+        if self._count_tokens is not None:
+            # A Python tokenizer: cut here, on this thread, and hand the core the cuts.
+            cuts = _core.chunk(text, self._page_tokens, kind="auto", doc_id=doc_id,
+                               counter=self._count_tokens)
+            ids = list(self._pager.ingest_chunks(doc_id, text, cuts))
+        else:
+            ids = list(self._pager.ingest(doc_id, text))
         self._llm_backends.feed(self._pager)
         return ids
 

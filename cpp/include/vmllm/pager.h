@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "vmllm/async_compressor.h"
+#include "vmllm/chunker.h"
 #include "vmllm/clock.h"
 #include "vmllm/compressor.h"
 #include "vmllm/embedder.h"
@@ -108,6 +109,13 @@ class Pager {
   // InvalidArgument: empty or invalid-UTF-8 doc id, doc id over 64 KiB, invalid UTF-8 text.
   virtual Result<std::vector<std::string>> Ingest(std::string_view doc_id,
                                                   std::string_view text) = 0;
+  // Ingest with the cuts given: `chunks` (offset, length, tokens) must tile `text` in order, as
+  // a Chunker's pages do; their token counts are stored as given. For tokenizers the core may
+  // not call (a Python callable counts on Python's side). InvalidArgument when the chunks do not
+  // tile the text or a chunk is empty.
+  virtual Result<std::vector<std::string>> IngestChunks(std::string_view doc_id,
+                                                        std::string_view text,
+                                                        const std::vector<Chunk>& chunks) = 0;
 
   // Makes `page_id` resident in L1 and returns what L1 holds for it. A compressed page comes in
   // as its summary unless `full`; a page resident as its summary is replaced by the full text

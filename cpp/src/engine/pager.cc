@@ -41,7 +41,13 @@ class PagerImpl : public Pager {
 
   Status Init();
 
-  Result<std::vector<std::string>> Ingest(std::string_view doc_id, std::string_view text) override;
+  Result<std::vector<std::string>> Ingest(std::string_view doc_id, std::string_view text) override {
+    return IngestImpl(doc_id, text, nullptr);
+  }
+  Result<std::vector<std::string>> IngestChunks(std::string_view doc_id, std::string_view text,
+                                                const std::vector<Chunk>& chunks) override;
+  Result<std::vector<std::string>> IngestImpl(std::string_view doc_id, std::string_view text,
+                                              const std::vector<Chunk>* chunks);
   Result<std::string> RequestPage(const std::string& page_id, bool full) override;
   Result<std::vector<std::string>> RequestPages(const std::vector<std::string>& page_ids,
                                                 bool full) override;
@@ -181,8 +187,28 @@ Result<PageInfo*> PagerImpl::Lookup(std::string_view page_id) {
   return table_.Insert(**record);
 }
 
-Result<std::vector<std::string>> PagerImpl::Ingest(std::string_view doc_id,
-                                                   std::string_view text) {
+Result<std::vector<std::string>> PagerImpl::IngestChunks(std::string_view doc_id,
+                                                         std::string_view text,
+                                                         const std::vector<Chunk>& chunks) {
+  size_t next = 0;
+  for (const Chunk& c : chunks) {
+    if (c.offset != next || c.length == 0 || c.length > text.size() - c.offset) {
+      return Status::InvalidArgument("chunks must tile the text in order (chunk at offset " +
+                                     std::to_string(c.offset) + ", expected " +
+                                     std::to_string(next) + ")");
+    }
+    next = c.offset + c.length;
+  }
+  if (next != text.size()) {
+    return Status::InvalidArgument("chunks cover " + std::to_string(next) + " of " +
+                                   std::to_string(text.size()) + " bytes");
+  }
+  return IngestImpl(doc_id, text, &chunks);
+}
+
+Result<std::vector<std::string>> PagerImpl::IngestImpl(std::string_view doc_id,
+                                                       std::string_view text,
+                                                       const std::vector<Chunk>* chunks) {
   if (doc_id.empty()) return Status::InvalidArgument("doc id is empty");
   if (doc_id.size() > kMaxDocIdBytes) {
     return Status::InvalidArgument("doc id is " + std::to_string(doc_id.size()) +
@@ -212,7 +238,7 @@ Result<std::vector<std::string>> PagerImpl::Ingest(std::string_view doc_id,
   } else {
     replaced = std::move(deleted).value();
     uint32_t index = 0;
-    chunker_->Split(text, [&](const Chunk& chunk) {
+    auto store_page = [&](const Chunk& chunk) {
       std::string_view page_text = text.substr(chunk.offset, chunk.length);
       PageRecord r;
       r.page_id = MakePageId(doc, index);
@@ -231,7 +257,14 @@ Result<std::vector<std::string>> PagerImpl::Ingest(std::string_view doc_id,
       ids.push_back(r.page_id);
       written.push_back(std::move(r));
       return true;
-    });
+    };
+    if (chunks != nullptr) {
+      for (const Chunk& chunk : *chunks) {
+        if (!store_page(chunk)) break;
+      }
+    } else {
+      chunker_->Split(text, DetectContentKind(doc_id, text), store_page);
+    }
   }
   if (status.ok()) status = store_->Commit();
   if (!status.ok()) {
