@@ -59,26 +59,6 @@ py::dict StatsDict(const PagerStats& s) {
   return d;
 }
 
-// Runs `fn` without the GIL and raises the matching Python error on failure.
-template <typename Fn>
-auto Blocking(Fn&& fn) {
-  using R = decltype(fn());
-  if constexpr (std::is_same_v<R, Status>) {
-    Status s;
-    {
-      py::gil_scoped_release release;
-      s = fn();
-    }
-    ThrowIfError(s);
-  } else {
-    std::optional<R> result;
-    {
-      py::gil_scoped_release release;
-      result.emplace(fn());
-    }
-    return Unwrap(std::move(*result));
-  }
-}
 
 }  // namespace
 

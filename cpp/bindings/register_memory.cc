@@ -18,25 +18,6 @@ namespace {
 
 using BlockTuple = std::tuple<std::string, std::string, std::string, size_t, std::string, bool>;
 
-template <typename Fn>
-auto Blocking(Fn&& fn) {
-  using R = decltype(fn());
-  if constexpr (std::is_same_v<R, Status>) {
-    Status s;
-    {
-      py::gil_scoped_release release;
-      s = fn();
-    }
-    ThrowIfError(s);
-  } else {
-    std::optional<R> result;
-    {
-      py::gil_scoped_release release;
-      result.emplace(fn());
-    }
-    return Unwrap(std::move(*result));
-  }
-}
 
 MemoryBlock ToBlock(const BlockTuple& t) {
   return MemoryBlock{std::get<0>(t), std::get<1>(t), std::get<2>(t),

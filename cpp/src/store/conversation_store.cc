@@ -1,18 +1,16 @@
 #include "store/conversation_store.h"
 
+#include "store/sqlite_open.h"
+
 #include <sqlite3.h>
-#include <sys/stat.h>
 
 #include <cctype>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <thread>
 
 namespace vmllm {
 namespace {
 
-constexpr int kBusyTimeoutMs = 30000;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -102,39 +100,12 @@ const char* TableName(RecallTable t) {
 }  // namespace
 
 Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::string& dir) {
-  if (dir.empty()) return Status::InvalidArgument("store path is empty");
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Status::StorageError("cannot create store directory '" + dir +
-                                "': " + std::strerror(errno));
-  }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::StorageError("store path '" + dir + "' is not a directory");
-  }
+  // WAL lets another agent's process read while this one writes.
+  auto db = OpenSqliteInStore(dir, "memory.db", "NORMAL");
+  if (!db.ok()) return db.status();
   std::unique_ptr<ConversationStore> store(new ConversationStore());
-  std::string file = dir + "/memory.db";
-  int rc = sqlite3_open_v2(file.c_str(), &store->db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    return Status::StorageError("cannot open '" + file + "': " +
-                                (store->db_ ? sqlite3_errmsg(store->db_) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(store->db_, kBusyTimeoutMs);
-  // WAL: another agent's process can read while this one writes. Switching a new file to WAL
-  // needs a moment alone with it, which the busy handler does not wait for: retry here.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=NORMAL;"}) {
-    Status s;
-    for (int waited_ms = 0;; waited_ms += 20) {
-      s = store->Exec(pragma);
-      if (s.ok() || (sqlite3_errcode(store->db_) & 0xff) != SQLITE_BUSY ||
-          waited_ms >= kBusyTimeoutMs) {
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    if (!s.ok()) return Status::StorageError("'" + file + "' unusable: " + s.message());
-  }
+  store->db_ = *db;
+  const std::string file = dir + "/memory.db";
   VMLLM_RETURN_IF_ERROR(store->Begin());
   Status s = store->Exec(kSchema);
   if (!s.ok()) {

@@ -1,17 +1,15 @@
 #include "store/disk_store.h"
 
+#include "store/sqlite_open.h"
+
 #include <sqlite3.h>
-#include <sys/stat.h>
 
 #include <cerrno>
-#include <chrono>
-#include <thread>
 #include <cstring>
 
 namespace vmllm {
 namespace {
 
-constexpr int kBusyTimeoutMs = 30000;
 constexpr const char* kFormatVersion = "1";
 
 const char* kSchema = R"sql(
@@ -110,42 +108,12 @@ std::string KeywordQuery(std::string_view text) {
 }  // namespace
 
 Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& dir) {
-  if (dir.empty()) return Status::InvalidArgument("store path is empty");
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Status::StorageError("cannot create store directory '" + dir +
-                                "': " + std::strerror(errno));
-  }
-  struct stat st;
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return Status::StorageError("store path '" + dir + "' is not a directory");
-  }
-  std::unique_ptr<DiskStore> store(new DiskStore());
-  std::string file = dir + "/store.db";
-  int rc = sqlite3_open_v2(file.c_str(), &store->db_,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           nullptr);
-  if (rc != SQLITE_OK) {
-    return Status::StorageError("cannot open store '" + file + "': " +
-                                (store->db_ ? sqlite3_errmsg(store->db_) : sqlite3_errstr(rc)));
-  }
-  sqlite3_busy_timeout(store->db_, kBusyTimeoutMs);
-  sqlite3_extended_result_codes(store->db_, 1);
-  // WAL: readers never block the writer, and a crash leaves a store that reopens intact.
   // synchronous=FULL: a committed ingest survives power loss, not only a process crash.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL;", "PRAGMA synchronous=FULL;"}) {
-    // Switching a new database to WAL needs a moment alone with it, and SQLite does not wait
-    // on its busy handler for that: when another process opens the same new store at the
-    // same time, retry here.
-    Status s;
-    for (int waited_ms = 0;; waited_ms += 20) {
-      s = store->Exec(pragma);
-      if (s.ok() || (sqlite3_errcode(store->db_) & 0xff) != SQLITE_BUSY || waited_ms >= kBusyTimeoutMs) {
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    if (!s.ok()) return Status::StorageError("store '" + file + "' unusable: " + s.message());
-  }
+  auto db = OpenSqliteInStore(dir, "store.db", "FULL");
+  if (!db.ok()) return db.status();
+  std::unique_ptr<DiskStore> store(new DiskStore());
+  store->db_ = *db;
+  const std::string file = dir + "/store.db";
   VMLLM_RETURN_IF_ERROR(store->Begin());
   Status s = store->Exec(kSchema);
   if (s.ok()) {

@@ -1,0 +1,59 @@
+#include "store/sqlite_open.h"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+namespace vmllm {
+
+Result<sqlite3*> OpenSqliteInStore(const std::string& dir, const std::string& file_name,
+                                   const char* synchronous) {
+  if (dir.empty()) return Status::InvalidArgument("store path is empty");
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::StorageError("cannot create store directory '" + dir +
+                                "': " + std::strerror(errno));
+  }
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Status::StorageError("store path '" + dir + "' is not a directory");
+  }
+  const std::string file = dir + "/" + file_name;
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(file.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = Status::StorageError("cannot open '" + file + "': " +
+                                    (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
+    if (db) sqlite3_close_v2(db);
+    return s;
+  }
+  sqlite3_busy_timeout(db, kSqliteBusyTimeoutMs);
+  sqlite3_extended_result_codes(db, 1);
+  const std::string pragmas[] = {"PRAGMA journal_mode=WAL;",
+                                 std::string("PRAGMA synchronous=") + synchronous + ";"};
+  for (const std::string& pragma : pragmas) {
+    // Switching a new database to WAL needs a moment alone with it, and SQLite does not wait on
+    // its busy handler for that: when another process opens the same new file at the same
+    // time, retry here.
+    for (int waited_ms = 0;; waited_ms += 20) {
+      char* err = nullptr;
+      rc = sqlite3_exec(db, pragma.c_str(), nullptr, nullptr, &err);
+      std::string message = err ? err : sqlite3_errmsg(db);
+      sqlite3_free(err);
+      if (rc == SQLITE_OK) break;
+      if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= kSqliteBusyTimeoutMs) {
+        sqlite3_close_v2(db);
+        return Status::StorageError("'" + file + "' unusable: " + message);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return db;
+}
+
+}  // namespace vmllm
