@@ -24,7 +24,13 @@ namespace {
 
 constexpr size_t kMaxDocIdBytes = 64 * 1024;
 constexpr size_t kDirtyFlushThreshold = 4096;
-constexpr double kRrfK = 60;  // Reciprocal-rank fusion constant (Cormack et al. 2009).
+// Reciprocal-rank fusion (Cormack et al. 2009) with a small constant, so that the first few
+// ranks of each list dominate. Measured on the stdlib retrieval benchmark (issue 4): with the
+// built-in hashing embedder, BM25 is the stronger ranker, and weighting its list 3:1 makes the
+// hybrid beat both single modes (hit@1 0.387 vs 0.353 keyword, 0.140 vector, 0.340 at 1:1 with
+// k=60). A learned embedder gets equal weight.
+constexpr double kRrfK = 10;
+constexpr double kHashingKeywordWeight = 3.0;
 
 uint64_t ContentHash(std::string_view s) {
   uint64_t h = 1469598103934665603ull;
@@ -102,6 +108,7 @@ class PagerImpl : public Pager {
   std::unique_ptr<EvictionPolicy> policy_;
   std::unique_ptr<Chunker> chunker_;
   PageTable table_;
+  double keyword_weight_ = 1.0;  // Of BM25's ranks against the vectors' in hybrid search.
   PageKey synced_key_ = 0;  // Every stored page with a key <= this is in the table.
   PagerStats counters_;
   double last_stats_flush_ = 0;
@@ -127,6 +134,9 @@ Status PagerImpl::Init() {
   clock_ = options_.clock ? options_.clock : SystemClock();
   if (!options_.tokenizer) options_.tokenizer = NewApproxTokenizer();
   if (!options_.embedder) options_.embedder = NewHashingEmbedder();
+  if (options_.embedder->Name().rfind("hashing-", 0) == 0) {
+    keyword_weight_ = kHashingKeywordWeight;
+  }
   if (!options_.compressor) options_.compressor = NewExtractiveCompressor();
   if (options_.async_compressor) {
     jobs_ = std::make_unique<CompressionJobs>(
@@ -631,11 +641,14 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
   }
   std::unordered_map<PageKey, double> fused;
   std::vector<PageKey> order;
-  for (const auto& list : lists) {
+  for (size_t l = 0; l < lists.size(); ++l) {
+    // In hybrid mode the keyword list, when present, is the last one.
+    const bool keyword = mode != SearchMode::kVector && l + 1 == lists.size();
+    const double weight = keyword ? keyword_weight_ : 1.0;
     size_t rank = 0;
-    for (const auto& [key, score] : list) {
+    for (const auto& [key, score] : lists[l]) {
       if (!table_.FindKey(key)) continue;
-      double contribution = lists.size() > 1 ? 1.0 / (kRrfK + ++rank) : score;
+      double contribution = lists.size() > 1 ? weight / (kRrfK + ++rank) : score;
       auto [it, inserted] = fused.emplace(key, 0.0);
       if (inserted) order.push_back(key);
       it->second += contribution;
