@@ -42,6 +42,7 @@ class RedisProcess:
         self.extra = list(extra)
         self.unix_socket = unix_socket
         self.process: subprocess.Popen[bytes] | None = None
+        self._clients: list[redis.Redis] = []
 
     def start(self) -> None:
         if self.process is not None:  # A restart keeps its port.
@@ -87,7 +88,16 @@ class RedisProcess:
         return f"redis://127.0.0.1:{self.port}/0?backoff=0.05&timeout=0.5"
 
     def client(self, **kwargs: object) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
+        # Closed by close_clients(): an unclosed redis-py client warns when the garbage
+        # collector finds it, which would fail whichever later test happens to be running.
+        c = redis.Redis(host="127.0.0.1", port=self.port, **kwargs)
+        self._clients.append(c)
+        return c
+
+    def close_clients(self) -> None:
+        for c in self._clients:
+            c.close()
+        self._clients.clear()
 
 
 def _started(*extra: str, unix_socket: str | None = None) -> Iterator[RedisProcess]:
@@ -96,6 +106,7 @@ def _started(*extra: str, unix_socket: str | None = None) -> Iterator[RedisProce
     try:
         yield server
     finally:
+        server.close_clients()
         server.kill()
 
 
