@@ -3,17 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "testing/fake_clock.h"
+#include "testing/policy_helpers.h"
 
 namespace vmllm {
 namespace {
 
-auto Any = [](PageKey) { return true; };
-
-std::unique_ptr<EvictionPolicy> Make(const std::string& name, const Clock* clock) {
-  auto p = NewEvictionPolicy(name, clock);
-  EXPECT_TRUE(p.ok()) << p.status().ToString();
-  return std::move(p).value();
-}
+constexpr auto Any = AnyPage;
+constexpr auto Make = MakePolicy;
 
 TEST(EvictionPolicy, UnknownNameIsAnInvalidArgumentListingTheKnownOnes) {
   FakeClock clock;

@@ -103,7 +103,7 @@ class Backends:
         if embedder is None or embedder == "hashing":
             return
         if isinstance(embedder, str):
-            model = embedder[len("openai:"):] if embedder.startswith("openai:") else ""
+            model = _openai_model(embedder)
             if not model:
                 raise InvalidArgumentError(
                     f"embedder must be 'hashing', 'openai:MODEL', a callable or a LangChain "
@@ -128,7 +128,7 @@ class Backends:
         if compressor is None or compressor == "extractive":
             return
         if isinstance(compressor, str):
-            model = compressor[len("openai:"):] if compressor.startswith("openai:") else ""
+            model = _openai_model(compressor)
             if not model:
                 raise InvalidArgumentError(
                     f"compressor must be 'extractive', 'openai:MODEL', a callable or a "
@@ -220,3 +220,8 @@ class Backends:
             self._queue.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
+
+
+def _openai_model(spec: str) -> str:
+    """The model of an ``"openai:MODEL"`` spec; empty for any other string."""
+    return spec[len("openai:"):] if spec.startswith("openai:") else ""

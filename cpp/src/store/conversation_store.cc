@@ -1,6 +1,6 @@
 #include "store/conversation_store.h"
 
-#include "store/sqlite_open.h"
+#include "store/sqlite_common.h"
 
 #include <sqlite3.h>
 
@@ -69,29 +69,6 @@ class Stmt {
  private:
   sqlite3_stmt* s_ = nullptr;
 };
-
-// FTS5 query from free text: every word quoted, so no user string is parsed as query syntax.
-std::string KeywordQuery(std::string_view text) {
-  std::string query, word;
-  size_t terms = 0;
-  auto flush = [&] {
-    if (word.empty() || terms >= 64) return word.clear();
-    if (!query.empty()) query += " OR ";
-    query += '"' + word + '"';
-    ++terms;
-    word.clear();
-  };
-  for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || u >= 0x80) {
-      word += c;
-    } else {
-      flush();
-    }
-  }
-  flush();
-  return query;
-}
 
 const char* TableName(RecallTable t) {
   return t == RecallTable::kMessages ? "messages" : "passages";
@@ -330,7 +307,7 @@ Result<std::vector<int64_t>> ConversationStore::KeywordSearch(
     RecallTable table, std::string_view agent_id, std::string_view query, size_t limit,
     std::optional<double> start, std::optional<double> end) {
   std::vector<int64_t> ids;
-  std::string match = KeywordQuery(query);
+  std::string match = Fts5AnyWordQuery(query);
   if (match.empty()) return ids;
   const char* t = TableName(table);
   std::string sql = std::string("SELECT r.id FROM ") + t + "_fts f JOIN " + t +

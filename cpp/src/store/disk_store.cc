@@ -1,6 +1,6 @@
 #include "store/disk_store.h"
 
-#include "store/sqlite_open.h"
+#include "store/sqlite_common.h"
 
 #include <sqlite3.h>
 
@@ -80,29 +80,6 @@ class StatementScope {
 
 void BindText(sqlite3_stmt* s, int i, std::string_view v) {
   sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-}
-
-// FTS5 query from free text: every word quoted, so no user string is parsed as query syntax.
-std::string KeywordQuery(std::string_view text) {
-  std::string query, word;
-  size_t terms = 0;
-  auto flush = [&] {
-    if (word.empty() || terms >= 64) return word.clear();
-    if (!query.empty()) query += " OR ";
-    query += '"' + word + '"';
-    ++terms;
-    word.clear();
-  };
-  for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || u >= 0x80) {
-      word += c;
-    } else {
-      flush();
-    }
-  }
-  flush();
-  return query;
 }
 
 }  // namespace
@@ -420,7 +397,7 @@ Result<DiskStore::Usage> DiskStore::SwapUsage() {
 Result<std::vector<std::pair<PageKey, double>>> DiskStore::KeywordSearch(std::string_view query,
                                                                          size_t k) {
   std::vector<std::pair<PageKey, double>> hits;
-  std::string match = KeywordQuery(query);
+  std::string match = Fts5AnyWordQuery(query);
   if (match.empty() || k == 0) return hits;
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto stmt = Prepare(

@@ -1,8 +1,9 @@
-#include "store/sqlite_open.h"
+#include "store/sqlite_common.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -54,6 +55,28 @@ Result<sqlite3*> OpenSqliteInStore(const std::string& dir, const std::string& fi
     }
   }
   return db;
+}
+
+std::string Fts5AnyWordQuery(std::string_view text) {
+  std::string query, word;
+  size_t terms = 0;
+  auto flush = [&] {
+    if (word.empty() || terms >= 64) return word.clear();
+    if (!query.empty()) query += " OR ";
+    query += '"' + word + '"';
+    ++terms;
+    word.clear();
+  };
+  for (char c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || u >= 0x80) {
+      word += c;
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return query;
 }
 
 }  // namespace vmllm

@@ -1,0 +1,31 @@
+// What every SQLite-backed vmllm store does the same way: opening its file in a store directory
+// (the directory created if missing, a busy timeout so concurrent processes wait for each other,
+// WAL mode: readers never block the writer and a crash leaves a file that reopens intact), and
+// turning free text into an FTS5 query.
+#ifndef VMLLM_STORE_SQLITE_COMMON_H_
+#define VMLLM_STORE_SQLITE_COMMON_H_
+
+#include <string>
+#include <string_view>
+
+#include "vmllm/status.h"
+
+struct sqlite3;
+
+namespace vmllm {
+
+constexpr int kSqliteBusyTimeoutMs = 30000;
+
+// Opens (creating) `<dir>/<file_name>` with `PRAGMA synchronous=<synchronous>`. On success the
+// caller owns the handle (sqlite3_close_v2). StorageError when the directory cannot be made or
+// written or the file is not a database; InvalidArgument for an empty `dir`.
+Result<sqlite3*> OpenSqliteInStore(const std::string& dir, const std::string& file_name,
+                                   const char* synchronous);
+
+// An FTS5 MATCH expression for the words of `text` (any of them, at most 64): every word is
+// quoted, so no user string is ever parsed as query syntax. Empty when `text` has no words.
+std::string Fts5AnyWordQuery(std::string_view text);
+
+}  // namespace vmllm
+
+#endif  // VMLLM_STORE_SQLITE_COMMON_H_
