@@ -21,9 +21,7 @@ os.environ.setdefault("TIKTOKEN_CACHE_DIR", DIRS[0] if DIRS else "")
 import tiktoken  # noqa: E402  (reads TIKTOKEN_CACHE_DIR when an encoding is first loaded)
 
 ENCODINGS = ["cl100k_base", "o200k_base"]
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not DATA.exists():
-    DATA = Path("/work/shared/data")
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="module", params=ENCODINGS)

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from shared_data import REPO_ROOT, shared_data
+from trace_data import REPO_ROOT, TRACES
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_replay_notebook_executes(tmp_path: Path) -> None:
+def test_replay_notebook_executes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     work = tmp_path / "notebooks"
     work.mkdir()
     shutil.copy(REPO_ROOT / "notebooks" / "03_replay.ipynb", work)
-    (tmp_path / "pyproject.toml").write_text("")  # The notebook looks for the repo root.
-    os.environ.setdefault("VMLLM_SHARED_DATA", str(shared_data()))
+    monkeypatch.setenv("VMLLM_TRACES", str(TRACES))  # the kernel inherits it
     nb = nbformat.read(work / "03_replay.ipynb", as_version=4)
     nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(work)}}).execute()

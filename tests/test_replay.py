@@ -15,7 +15,7 @@ from vmllm import _core
 from vmllm.errors import InvalidArgumentError
 from vmllm.replay import load_sessions, plot, replay
 
-from shared_data import trace_files
+from trace_data import trace_files
 
 STUB = re.compile(r"\[vmllm: paged out p-[0-9a-f]{16}:[^\]]*\]")
 
