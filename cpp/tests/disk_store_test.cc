@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "testing/temp_dir.h"
 
 namespace vmllm {
@@ -125,6 +127,42 @@ TEST(DiskStore, AFileThatIsNotAStoreIsAStorageError) {
   auto store = DiskStore::Open(dir.path());
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kStorageError);
+}
+
+TEST(DiskStore, AWriteToAStoreDeletedWhileOpenFailsAtTheCallAndIsRolledBack) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::filesystem::remove_all(dir.path());
+  ASSERT_FALSE(store->Begin().ok());
+  std::filesystem::create_directories(dir.path());
+  auto other = OpenStore(dir.path());  // A new store at the same path.
+  ASSERT_NE(other->store_id(), store->store_id());
+  Status begin = store->Begin();
+  EXPECT_EQ(begin.code(), StatusCode::kStorageError);
+  EXPECT_NE(begin.message().find("deleted or replaced"), std::string::npos);
+}
+
+TEST(DiskStore, ACommitAfterTheFileWasReplacedFailsAndLeavesNoOpenTransaction) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_TRUE(store->Begin().ok());
+  ASSERT_TRUE(store->InsertPage(Record("doc", 0), "text").ok());
+  std::filesystem::rename(dir.Sub("store.db"), dir.Sub("moved.db"));
+  EXPECT_EQ(store->Commit().code(), StatusCode::kStorageError);
+  std::filesystem::rename(dir.Sub("moved.db"), dir.Sub("store.db"));
+  ASSERT_TRUE(store->Begin().ok());  // No transaction was left open.
+  ASSERT_TRUE(store->Commit().ok());
+  EXPECT_FALSE(store->FindPage("doc::chunk_0").value().has_value());
+}
+
+TEST(DiskStore, TheStoreIdIsKeptAcrossReopensAndMissingParentsAreCreated) {
+  TempDir dir;
+  std::string id;
+  {
+    id = OpenStore(dir.Sub("a/b/c"))->store_id();
+  }
+  EXPECT_EQ(id.size(), 32u);
+  EXPECT_EQ(OpenStore(dir.Sub("a/b/c"))->store_id(), id);
 }
 
 }  // namespace

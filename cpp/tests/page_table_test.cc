@@ -42,9 +42,12 @@ TEST(PageTable, KeepsPerTierTotalsCurrentAcrossMoves) {
   EXPECT_EQ(table.size(), 1u);
 }
 
-TEST(PageTable, InsertingAnExistingIdReplacesTheOldEntry) {
+// The table never drops an entry behind its owner's back (that left L1 holding a removed key):
+// a re-ingested page's old entry is removed by the pager, then the new one inserted.
+TEST(PageTable, AReplacedPageIsRemovedThenInsertedUnderItsNewKey) {
   PageTable table;
   table.Insert(Record(1, "doc::chunk_0000"));
+  table.Remove(table.Find("doc::chunk_0000")->key);
   table.Insert(Record(9, "doc::chunk_0000"));  // The document was re-ingested.
   EXPECT_EQ(table.size(), 1u);
   EXPECT_EQ(table.Find("doc::chunk_0000")->key, 9);

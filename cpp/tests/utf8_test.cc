@@ -71,5 +71,17 @@ TEST(Utf8, FloorBoundaryTreatsStrayContinuationAsItsOwnCharacter) {
   EXPECT_EQ(Utf8FloorBoundary(t, 2), 2u);
 }
 
+TEST(Utf8, EscapeForOneLineEscapesControlsSeparatorsAndBackslashOnly) {
+  EXPECT_EQ(EscapeForOneLine("plain ids stay"), "plain ids stay");
+  EXPECT_EQ(EscapeForOneLine("a\nb\rc\td"), "a\\nb\\rc\\td");
+  EXPECT_EQ(EscapeForOneLine(std::string("nul\0esc\x1b del\x7f", 13)),
+            "nul\\x00esc\\x1b del\\x7f");
+  EXPECT_EQ(EscapeForOneLine("c1\xc2\x85 ls\xe2\x80\xa8 ps\xe2\x80\xa9"),
+            "c1\\u0085 ls\\u2028 ps\\u2029");
+  EXPECT_EQ(EscapeForOneLine("back\\slash"), "back\\\\slash");
+  EXPECT_EQ(EscapeForOneLine("caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x98\x80"),
+            "caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x98\x80");
+}
+
 }  // namespace
 }  // namespace vmllm

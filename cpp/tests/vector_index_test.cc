@@ -2,10 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cinttypes>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "store/disk_store.h"
 #include "testing/temp_dir.h"
+#include "util/checksum.h"
+#include "vmllm/backend_events.h"
 
 namespace vmllm {
 namespace {
@@ -15,6 +23,10 @@ class VectorIndexTest : public ::testing::Test {
   void SetUp() override {
     store_ = std::move(DiskStore::Open(dir_.path())).value();
     embedder_ = NewHashingEmbedder(64);
+  }
+
+  std::unique_ptr<VectorIndex> OpenIndex() {
+    return std::move(VectorIndex::Open(dir_.path(), store_->store_id(), embedder_.get())).value();
   }
 
   PageKey Add(const std::string& doc, const std::string& text) {
@@ -27,13 +39,53 @@ class VectorIndexTest : public ::testing::Test {
     return key;
   }
 
+  // The one snapshot in `vectors/`.
+  std::filesystem::path OnlySnapshot() {
+    std::vector<std::filesystem::path> found;
+    for (const auto& e : std::filesystem::directory_iterator(dir_.Sub("vectors"))) {
+      found.push_back(e.path());
+    }
+    EXPECT_EQ(found.size(), 1u);
+    return found.empty() ? std::filesystem::path() : found[0];
+  }
+
+  // Writes `value` at `offset` of the snapshot; with `rename`, the file is renamed to carry its
+  // new checksum, as a crafted file would be.
+  void Overwrite(uint64_t offset, uint32_t value, bool rename) {
+    std::filesystem::path path = OnlySnapshot();
+    {
+      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(offset));
+      f.write(reinterpret_cast<const char*>(&value), sizeof value);
+    }
+    if (!rename) return;
+    std::string name = path.filename().string();
+    char sum[32];
+    std::snprintf(sum, sizeof sum, "%016" PRIx64, *ChecksumFile(path.string()));
+    name.replace(name.size() - 5 - 16, 16, sum);
+    std::filesystem::rename(path, path.parent_path() / name);
+  }
+
+  void SaveThreePages() {
+    Add("a", "alpha centauri star system");
+    Add("b", "beta distribution in statistics");
+    Add("c", "gamma rays from distant galaxies");
+    auto index = OpenIndex();
+    ASSERT_TRUE(index->CatchUp(store_.get()).ok());
+    ASSERT_TRUE(index->Save().ok());
+  }
+
+  // hnswlib's header is 96 bytes; element 0's level-0 list starts there: a 4-byte count, then
+  // neighbour ids.
+  static constexpr uint64_t kFirstNeighbourOffset = 96 + 4;
+
   TempDir dir_;
   std::unique_ptr<DiskStore> store_;
   std::unique_ptr<Embedder> embedder_;
 };
 
 TEST_F(VectorIndexTest, CatchesUpWithStoredPagesAndFindsTheClosest) {
-  auto index = std::move(VectorIndex::Open(dir_.path(), embedder_.get())).value();
+  auto index = OpenIndex();
   Add("a", "the circuit breaker opens after repeated failures");
   PageKey b = Add("b", "kubernetes operators reconcile custom resources");
   Add("c", "sourdough bread needs a long cold fermentation");
@@ -48,12 +100,12 @@ TEST_F(VectorIndexTest, CatchesUpWithStoredPagesAndFindsTheClosest) {
 TEST_F(VectorIndexTest, ASnapshotReloadsAndCatchesUpWithPagesWrittenAfterIt) {
   PageKey a = Add("a", "alpha centauri star system");
   {
-    auto index = std::move(VectorIndex::Open(dir_.path(), embedder_.get())).value();
+    auto index = OpenIndex();
     ASSERT_TRUE(index->CatchUp(store_.get()).ok());
     ASSERT_TRUE(index->Save().ok());
   }
   PageKey b = Add("b", "beta distribution in statistics");
-  auto index = std::move(VectorIndex::Open(dir_.path(), embedder_.get())).value();
+  auto index = OpenIndex();
   EXPECT_EQ(index->watermark(), a);  // From the snapshot.
   ASSERT_TRUE(index->CatchUp(store_.get()).ok());
   EXPECT_EQ(index->watermark(), b);
@@ -63,14 +115,14 @@ TEST_F(VectorIndexTest, ASnapshotReloadsAndCatchesUpWithPagesWrittenAfterIt) {
 TEST_F(VectorIndexTest, ACorruptSnapshotIsDroppedAndRebuilt) {
   PageKey a = Add("a", "alpha centauri star system");
   {
-    auto index = std::move(VectorIndex::Open(dir_.path(), embedder_.get())).value();
+    auto index = OpenIndex();
     ASSERT_TRUE(index->CatchUp(store_.get()).ok());
     ASSERT_TRUE(index->Save().ok());
   }
   for (const auto& entry : std::filesystem::directory_iterator(dir_.Sub("vectors"))) {
     std::filesystem::resize_file(entry.path(), 10);  // Truncate: a torn write.
   }
-  auto index = VectorIndex::Open(dir_.path(), embedder_.get());
+  auto index = VectorIndex::Open(dir_.path(), store_->store_id(), embedder_.get());
   ASSERT_TRUE(index.ok()) << index.status().ToString();
   EXPECT_EQ((*index)->watermark(), 0);
   ASSERT_TRUE((*index)->CatchUp(store_.get()).ok());
@@ -78,7 +130,7 @@ TEST_F(VectorIndexTest, ACorruptSnapshotIsDroppedAndRebuilt) {
 }
 
 TEST_F(VectorIndexTest, ForgottenKeysLeaveTheResults) {
-  auto index = std::move(VectorIndex::Open(dir_.path(), embedder_.get())).value();
+  auto index = OpenIndex();
   PageKey a = Add("a", "alpha centauri star system");
   Add("b", "alpha particles in physics");
   ASSERT_TRUE(index->CatchUp(store_.get()).ok());
@@ -89,7 +141,7 @@ TEST_F(VectorIndexTest, ForgottenKeysLeaveTheResults) {
 }
 
 TEST_F(VectorIndexTest, GrowsPastItsInitialCapacity) {
-  auto index = std::move(VectorIndex::Open(dir_.path(), embedder_.get())).value();
+  auto index = OpenIndex();
   ASSERT_TRUE(store_->Begin().ok());
   for (int i = 0; i < 1500; ++i) {
     PageRecord r;
@@ -100,6 +152,89 @@ TEST_F(VectorIndexTest, GrowsPastItsInitialCapacity) {
   ASSERT_TRUE(store_->Commit().ok());
   ASSERT_TRUE(index->CatchUp(store_.get()).ok());
   EXPECT_EQ(index->size(), 1500u);
+}
+
+TEST_F(VectorIndexTest, ADamagedSnapshotFailsItsChecksumAndIsRebuiltWithAWarning) {
+  SaveThreePages();
+  TakeBackendWarnings();
+  Overwrite(kFirstNeighbourOffset, 0x7fffffff, /*rename=*/false);
+  auto index = OpenIndex();
+  EXPECT_EQ(index->watermark(), 0);
+  auto warnings = TakeBackendWarnings();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("checksum"), std::string::npos) << warnings[0];
+  ASSERT_TRUE(index->CatchUp(store_.get()).ok());
+  EXPECT_EQ(index->size(), 3u);
+  EXPECT_TRUE(index->Search("gamma rays", 3).ok());
+}
+
+TEST_F(VectorIndexTest, ACraftedSnapshotWithALinkOutOfTheGraphIsNeverSearched) {
+  SaveThreePages();
+  TakeBackendWarnings();
+  Overwrite(kFirstNeighbourOffset, 0x7fffffff, /*rename=*/true);  // Checksum matches.
+  auto index = OpenIndex();
+  EXPECT_EQ(index->watermark(), 0);
+  auto warnings = TakeBackendWarnings();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("link out of the graph"), std::string::npos) << warnings[0];
+  ASSERT_TRUE(index->CatchUp(store_.get()).ok());
+  EXPECT_EQ(index->size(), 3u);
+}
+
+TEST_F(VectorIndexTest, ACraftedHeaderIsRefusedBeforeHnswlibReadsIt) {
+  SaveThreePages();
+  TakeBackendWarnings();
+  Overwrite(8, 1, /*rename=*/true);  // max_elements below the element count.
+  auto index = OpenIndex();
+  EXPECT_EQ(index->watermark(), 0);
+  auto warnings = TakeBackendWarnings();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("header"), std::string::npos) << warnings[0];
+}
+
+TEST_F(VectorIndexTest, ASnapshotOfAStoreThatWasReplacedIsNeverUsed) {
+  SaveThreePages();
+  store_.reset();
+  std::filesystem::remove(dir_.path() + "/store.db");  // A new store.db restarts page keys.
+  store_ = std::move(DiskStore::Open(dir_.path())).value();
+  PageKey giraffe = Add("g", "the giraffe is the tallest living animal");
+  auto index = OpenIndex();
+  EXPECT_EQ(index->watermark(), 0);
+  ASSERT_TRUE(index->CatchUp(store_.get()).ok());
+  EXPECT_EQ(index->size(), 1u);
+  EXPECT_EQ((*index->Search("giraffe", 1))[0].first, giraffe);
+  ASSERT_TRUE(index->Save().ok());
+  OnlySnapshot();  // The old store's snapshot is gone.
+}
+
+TEST_F(VectorIndexTest, TemporaryFilesOfADeadWriterAreRemovedOnOpen) {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);  // A pid that no process has any more.
+  std::filesystem::create_directories(dir_.Sub("vectors"));
+  const std::string dead = dir_.Sub("vectors") + "/tmp-" + std::to_string(child) + "-0.part";
+  const std::string mine = dir_.Sub("vectors") + "/tmp-" + std::to_string(::getpid()) + "-9.part";
+  std::ofstream(dead) << "partial";
+  std::ofstream(mine) << "being written";
+  auto index = OpenIndex();
+  EXPECT_FALSE(std::filesystem::exists(dead));
+  EXPECT_TRUE(std::filesystem::exists(mine));
+}
+
+TEST_F(VectorIndexTest, ALoadedSnapshotGrowsPastItsSize) {
+  SaveThreePages();
+  auto index = OpenIndex();
+  EXPECT_EQ(index->size(), 3u);
+  ASSERT_TRUE(store_->Begin().ok());
+  for (int i = 0; i < 1500; ++i) {
+    PageRecord r;
+    r.page_id = "d" + std::to_string(i);
+    r.doc_id = r.page_id;
+    ASSERT_TRUE(store_->InsertPage(r, "document number " + std::to_string(i)).ok());
+  }
+  ASSERT_TRUE(store_->Commit().ok());
+  ASSERT_TRUE(index->CatchUp(store_.get()).ok());
+  EXPECT_EQ(index->size(), 1503u);
 }
 
 }  // namespace

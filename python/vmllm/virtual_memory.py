@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import shutil
 import tempfile
@@ -135,8 +137,9 @@ class VirtualMemory:
     ) -> None:
         for name, value in (("l1_tokens", l1_tokens), ("page_tokens", page_tokens),
                             ("l2_bytes", l2_bytes)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise InvalidArgumentError(f"{name} must be a positive int, not {value!r}")
+            _check_int(name, value, 1, _MAX_SIZE)
+        _check_seconds("l2_ttl_seconds", l2_ttl_seconds, zero_ok=False)
+        _check_seconds("stats_flush_seconds", stats_flush_seconds, zero_ok=True)
         l2_url = _backends.resolve_l2(l2)
         core_tokenizer, self._count_tokens = resolve_tokenizer(tokenizer)
         self._page_tokens = page_tokens
@@ -170,10 +173,11 @@ class VirtualMemory:
         if l2_url:
             self._pager = _backends.WarningPager(self._pager)  # type: ignore[assignment]
         self._closed = False
-        # Whatever happens to this object, a temporary store does not outlive it.
+        # Whatever happens to this object, a temporary store does not outlive it. Unclosed at
+        # exit, an error closing the store is logged (an exit hook has no caller to raise to).
         self._finalizer = weakref.finalize(
             self, _close_store, self._pager, self._path if self._temporary else None,
-            self._llm_backends)
+            self._llm_backends, True)
         self._page_table = PageTableView(self._pager)
 
     # --- documents -------------------------------------------------------------------------
@@ -347,10 +351,16 @@ class VirtualMemory:
         self._pager.flush()
 
     def close(self) -> None:
-        """Flush and release the store; a temporary store is deleted. Idempotent."""
+        """Flush and release the store; a temporary store is deleted. Idempotent.
+
+        Raises ``StorageError`` when what was pending could not be written (for example, the
+        store directory was deleted while open)."""
         if not self._closed:
             self._closed = True
-            self._finalizer()
+            detached = self._finalizer.detach()
+            if detached is not None:
+                _, _, args, _ = detached
+                _close_store(*args[:3], quiet=False)
 
     def __enter__(self) -> VirtualMemory:
         return self
@@ -370,15 +380,37 @@ class VirtualMemory:
         return virtual_memory_html(self)
 
 
+#: Largest ``n`` of a search or fault (the core refuses more, too).
+MAX_RESULTS = 100_000
+_MAX_SIZE = 1 << 62  # Token budgets and byte caps: far above any real one, below C++'s range.
+_log = logging.getLogger("vmllm")
+
+
+def _check_int(name: str, value: Any, minimum: int, maximum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
+        raise InvalidArgumentError(
+            f"{name} must be an int from {minimum} to {maximum}, not {value!r}")
+
+
+def _check_seconds(name: str, value: Any, zero_ok: bool) -> None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not zero_ok):
+        bound = "finite and >= 0" if zero_ok else "finite and > 0"
+        raise InvalidArgumentError(f"{name} must be a number of seconds, {bound}; not {value!r}")
+
+
 def _check_count(n: int) -> None:
-    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-        raise InvalidArgumentError(f"n must be a non-negative int, not {n!r}")
+    _check_int("n", n, 0, MAX_RESULTS)
 
 
 def _close_store(pager: _core.Pager, temporary_path: str | None,
-                 backends: Backends | None = None) -> None:
+                 backends: Backends | None = None, quiet: bool = False) -> None:
     try:
         pager.close()
+    except Exception as e:
+        if not quiet:
+            raise
+        _log.warning("vmllm: closing the store at exit failed: %s", e)
     finally:
         if backends is not None:
             backends.close()

@@ -139,6 +139,9 @@ class Pager {
   virtual Status Pin(const std::string& page_id) = 0;
   virtual Status Unpin(const std::string& page_id) = 0;
 
+  // Largest `n` of Search and Fault (InvalidArgument beyond it).
+  static constexpr size_t kMaxSearchResults = 100000;
+
   // Page ids best matching `query`, best first, at most `n`.
   virtual Result<std::vector<SearchHit>> Search(std::string_view query, size_t n,
                                                 SearchMode mode) = 0;
@@ -147,7 +150,8 @@ class Pager {
   // pages, never evicting a page this same call brought in. Returns the ids now resident.
   virtual Result<std::vector<std::string>> Fault(std::string_view description, size_t n) = 0;
 
-  // L1 as prompt text: "=== [page_id] ===\n<text>" sections joined by blank lines, in the order
+  // L1 as prompt text: "=== [page_id] ===\n<text>" sections (control characters in a page id
+  // escaped, see EscapeForOneLine) joined by blank lines, in the order
   // pages entered L1; a page resident as its summary has "[COMPRESSED SUMMARY]" under its header.
   virtual std::string BuildContext() = 0;
   virtual size_t ContextTokens() = 0;

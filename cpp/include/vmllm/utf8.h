@@ -6,6 +6,7 @@
 #define VMLLM_UTF8_H_
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace vmllm {
@@ -17,6 +18,13 @@ bool IsValidUtf8(std::string_view text, size_t* bad_offset = nullptr);
 // The largest offset <= `pos` that starts a character (or equals text.size()).
 // REQUIRES: pos <= text.size().
 size_t Utf8FloorBoundary(std::string_view text, size_t pos);
+
+// `text` safe to show on one line of a prompt: control characters (C0, DEL, C1) and the
+// Unicode line and paragraph separators become escapes (`\n`, `\x1b`, `\u2028`), and so does
+// a backslash, so an escaped id never reads as another id. Ids are stored verbatim; only where
+// they are rendered as headers can a newline in one fake a header of its own.
+// REQUIRES: `text` is valid UTF-8.
+std::string EscapeForOneLine(std::string_view text);
 
 }  // namespace vmllm
 

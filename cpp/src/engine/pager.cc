@@ -4,6 +4,7 @@
 #include "vmllm/pager.h"
 
 #include <algorithm>
+#include <cmath>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -91,6 +92,9 @@ class PagerImpl : public Pager {
   Status MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect, PageKey incoming);
   void EvictLocked(PageInfo* page, bool compress);
   void Forget(PageKey key);
+  // The table entry for a stored record: the existing one when the key is known, else a new
+  // one, after forgetting a stale entry of the same page id (its document was replaced).
+  PageInfo* Adopt(const PageRecord& record);
   Result<std::vector<SearchHit>> SearchLocked(std::string_view query, size_t n, SearchMode mode);
   size_t PinnedTokens() const;
   void MaybeFlushStats();
@@ -131,6 +135,12 @@ Status PagerImpl::Init() {
                                    ") must not exceed l1_tokens (" +
                                    std::to_string(options_.l1_tokens) + ")");
   }
+  if (!std::isfinite(options_.stats_flush_seconds) || options_.stats_flush_seconds < 0) {
+    return Status::InvalidArgument("stats_flush_seconds must be finite and >= 0");
+  }
+  if (std::isnan(options_.l2.ttl_seconds)) {
+    return Status::InvalidArgument("the L2 time to live must be a number");
+  }
   clock_ = options_.clock ? options_.clock : SystemClock();
   if (!options_.tokenizer) options_.tokenizer = NewApproxTokenizer();
   if (!options_.embedder) options_.embedder = NewHashingEmbedder();
@@ -152,7 +162,7 @@ Status PagerImpl::Init() {
   auto store = DiskStore::Open(options_.path);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
-  auto vectors = VectorIndex::Open(options_.path, options_.embedder.get());
+  auto vectors = VectorIndex::Open(options_.path, store_->store_id(), options_.embedder.get());
   if (!vectors.ok()) return vectors.status();
   vectors_ = std::move(vectors).value();
 
@@ -180,7 +190,7 @@ Status PagerImpl::SyncFromStore() {
   PageKey last = synced_key_;
   Status s = store_->ForEachPage(synced_key_, [&](PageRecord&& record) {
     last = record.key;
-    if (!table_.FindKey(record.key)) table_.Insert(record);
+    Adopt(record);
   });
   synced_key_ = last;
   return s;
@@ -194,7 +204,7 @@ Result<PageInfo*> PagerImpl::Lookup(std::string_view page_id) {
   if (!record->has_value()) {
     return Status::NotFound("no page '" + std::string(page_id.substr(0, 200)) + "'");
   }
-  return table_.Insert(**record);
+  return Adopt(**record);
 }
 
 Result<std::vector<std::string>> PagerImpl::IngestChunks(std::string_view doc_id,
@@ -284,7 +294,7 @@ Result<std::vector<std::string>> PagerImpl::IngestImpl(std::string_view doc_id,
   // Durable from here on; bring the in-memory view up to date.
   for (PageKey key : replaced) Forget(key);
   for (const PageRecord& r : written) {
-    table_.Insert(r);
+    Adopt(r);
     counters_.ingested_bytes += r.bytes;
   }
   ++counters_.ingested_documents;
@@ -303,6 +313,12 @@ void PagerImpl::Forget(PageKey key) {
   l2_->Erase(key);
   vectors_->Forget(key);
   table_.Remove(key);
+}
+
+PageInfo* PagerImpl::Adopt(const PageRecord& record) {
+  if (PageInfo* known = table_.FindKey(record.key)) return known;
+  if (PageInfo* stale = table_.Find(record.page_id)) Forget(stale->key);
+  return table_.Insert(record);
 }
 
 // Reads the full text from the fastest tier that has an intact copy, falling through on a miss
@@ -371,7 +387,7 @@ Status PagerImpl::Revalidate(PageInfo*& page) {
   Forget(page->key);
   page = nullptr;
   if (!record->has_value()) return Status::NotFound("page '" + page_id + "' was deleted");
-  page = table_.Insert(**record);
+  page = Adopt(**record);
   return Status();
 }
 
@@ -607,6 +623,10 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
                                                        SearchMode mode) {
   std::vector<SearchHit> hits;
   if (!IsValidUtf8(query)) return Status::InvalidArgument("query is not valid UTF-8");
+  if (n > kMaxSearchResults) {
+    return Status::InvalidArgument("n is " + std::to_string(n) + "; the limit is " +
+                                   std::to_string(kMaxSearchResults));
+  }
   if (n == 0) return hits;
   ++counters_.searches;
   VMLLM_RETURN_IF_ERROR(SyncFromStore());
@@ -700,8 +720,9 @@ std::string PagerImpl::BuildContext() {
   for (PageKey key : l1_->Order()) {
     const PageInfo* p = table_.FindKey(key);
     const L1Context::Resident* r = l1_->Find(key);
+    if (!p || !r) continue;
     if (!out.empty()) out += "\n\n";
-    out += "=== [" + p->page_id + "] ===\n";
+    out += "=== [" + EscapeForOneLine(p->page_id) + "] ===\n";
     if (r->is_summary) out += "[COMPRESSED SUMMARY]\n";
     out += r->text;
   }

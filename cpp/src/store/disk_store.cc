@@ -2,10 +2,14 @@
 
 #include "store/sqlite_common.h"
 
+#include <dirent.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
+
+#include "vmllm/backend_events.h"
 
 namespace vmllm {
 namespace {
@@ -82,17 +86,49 @@ void BindText(sqlite3_stmt* s, int i, std::string_view v) {
   sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
+// True when `<dir>/vectors` holds a vector snapshot: caches that only a store.db could have made.
+bool HasVectorSnapshots(const std::string& dir) {
+  bool found = false;
+  if (DIR* d = ::opendir((dir + "/vectors").c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      if (std::strncmp(e->d_name, "index-", 6) == 0) found = true;
+    }
+    ::closedir(d);
+  }
+  return found;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& dir) {
   // synchronous=FULL: a committed ingest survives power loss, not only a process crash.
+  const std::string file = dir + "/store.db";
+  struct stat st;
+  if ((::stat(file.c_str(), &st) != 0 || st.st_size == 0) && HasVectorSnapshots(dir)) {
+    PostBackendWarning("store '" + dir + "': store.db is missing or empty but the directory "
+                       "holds caches of an earlier store; starting a new, empty store (the "
+                       "caches are rebuilt for it)");
+  }
   auto db = OpenSqliteInStore(dir, "store.db", "FULL");
   if (!db.ok()) return db.status();
   std::unique_ptr<DiskStore> store(new DiskStore());
   store->db_ = *db;
-  const std::string file = dir + "/store.db";
+  store->file_ = file;
   VMLLM_RETURN_IF_ERROR(store->Begin());
   Status s = store->Exec(kSchema);
+  if (s.ok()) {
+    // Get-or-create inside the write transaction, so two processes opening a new store at
+    // once agree on one id.
+    auto id = store->GetMeta("store_id");
+    if (!id.ok()) {
+      s = id.status();
+    } else if (id->has_value()) {
+      store->store_id_ = **id;
+    } else {
+      store->store_id_ = RandomStoreId();
+      s = store->SetMeta("store_id", store->store_id_);
+    }
+  }
   if (s.ok()) {
     auto version = store->GetMeta("format_version");
     if (!version.ok()) {
@@ -144,8 +180,18 @@ Result<sqlite3_stmt*> DiskStore::Prepare(const char* sql) {
   return stmt;
 }
 
-Status DiskStore::Begin() { return Exec("BEGIN IMMEDIATE;"); }
-Status DiskStore::Commit() { return Exec("COMMIT;"); }
+Status DiskStore::Begin() {
+  VMLLM_RETURN_IF_ERROR(CheckFileInPlace(db_, file_));
+  return Exec("BEGIN IMMEDIATE;");
+}
+
+Status DiskStore::Commit() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Status s = CheckFileInPlace(db_, file_);
+  if (s.ok()) s = Exec("COMMIT;");
+  if (!s.ok()) Rollback();
+  return s;
+}
 void DiskStore::Rollback() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);

@@ -65,9 +65,16 @@ class DiskStore {
   DiskStore(const DiskStore&) = delete;
   DiskStore& operator=(const DiskStore&) = delete;
 
+  // Begin and Commit fail with StorageError when `store.db` was deleted or replaced while
+  // open; a failed Commit rolls the transaction back, so nothing is acknowledged that is not
+  // durable.
   Status Begin();
   Status Commit();
   void Rollback();
+
+  // The store's identity: a random id made with the store, so derived caches (vector
+  // snapshots, Redis keys) made for another store that had the same path are never used.
+  const std::string& store_id() const { return store_id_; }
 
   // --- Pages (L4) ---
   // Inserts a page and its keyword-index row; returns its new key. Inside a transaction.
@@ -122,6 +129,8 @@ class DiskStore {
   Status EnsureSummaryCache();
 
   sqlite3* db_ = nullptr;
+  std::string file_;
+  std::string store_id_;
   bool summary_cache_ready_ = false;
   std::recursive_mutex mu_;
   std::vector<std::pair<const char*, sqlite3_stmt*>> cache_;  // Prepared statements by SQL text.

@@ -1,6 +1,7 @@
 #include "store/page_table.h"
 
 #include <algorithm>
+#include <cassert>
 
 namespace vmllm {
 
@@ -15,8 +16,6 @@ PageInfo* PageTable::FindKey(PageKey key) {
 }
 
 PageInfo* PageTable::Insert(const PageRecord& r) {
-  Remove(r.key);
-  if (PageInfo* same_id = Find(r.page_id)) Remove(same_id->key);  // A replaced document.
   auto page = std::make_unique<PageInfo>();
   page->key = r.key;
   page->page_id = r.page_id;
@@ -35,6 +34,7 @@ PageInfo* PageTable::Insert(const PageRecord& r) {
   page->compressed = r.summary.has_value();
   if (r.summary) page->summary = *r.summary;
   PageInfo* raw = page.get();
+  assert(!by_key_.count(raw->key) && !by_id_.count(raw->page_id));
   by_id_[std::string_view(raw->page_id)] = raw;
   by_key_[raw->key] = std::move(page);
   Count(*raw, raw->tier, +1);

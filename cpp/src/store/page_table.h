@@ -30,7 +30,10 @@ class PageTable {
 
   PageInfo* Find(std::string_view page_id);
   PageInfo* FindKey(PageKey key);
-  // Adds the entry for a stored record (replacing one with the same key).
+  // Adds the entry for a stored record.
+  // REQUIRES: no entry has the record's key or page id. A page id whose document was replaced
+  // keeps a stale entry (and maybe an L1 view) under its old key: the pager must forget that
+  // entry everywhere first, so that nothing is left pointing at a removed entry.
   PageInfo* Insert(const PageRecord& record);
   void Remove(PageKey key);
 

@@ -7,7 +7,6 @@
 #include <cctype>
 #include <cmath>
 #include <mutex>
-#include <random>
 #include <unordered_map>
 
 #include "net/redis_client.h"
@@ -17,26 +16,12 @@
 namespace vmllm {
 namespace {
 
-constexpr char kStoreIdMeta[] = "redis_store_id";
-
 bool IsKeySafe(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
   }
   return true;
-}
-
-std::string RandomStoreId() {
-  std::random_device device;
-  std::mt19937_64 rng((static_cast<uint64_t>(device()) << 32) ^ device());
-  static const char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (int i = 0; i < 2; ++i) {
-    uint64_t v = rng();
-    for (int j = 0; j < 16; ++j, v >>= 4) id.push_back(kHex[v & 15]);
-  }
-  return id;
 }
 
 class RedisTier : public Tier {
@@ -160,28 +145,9 @@ Result<std::unique_ptr<Tier>> OpenRedisTier(std::string_view url, const std::str
   if (store_path.empty()) return Status::InvalidArgument("store path is empty");
   auto store = DiskStore::Open(store_path);
   if (!store.ok()) return store.status();
-  // Get-or-create under one write transaction, so two processes opening a new store at once
-  // agree on one id.
-  VMLLM_RETURN_IF_ERROR((*store)->Begin());
-  auto id = (*store)->GetMeta(kStoreIdMeta);
-  Status s = id.status();
-  std::string store_id;
-  if (s.ok()) {
-    if (id->has_value()) {
-      store_id = **id;
-    } else {
-      store_id = RandomStoreId();
-      s = (*store)->SetMeta(kStoreIdMeta, store_id);
-    }
-  }
-  if (s.ok()) s = (*store)->Commit();
-  if (!s.ok()) {
-    (*store)->Rollback();
-    return s;
-  }
   RedisTierOptions options;
   options.redis = std::move(redis).value();
-  options.store_id = store_id;
+  options.store_id = (*store)->store_id();  // A new store never reads an old one's keys.
   options.ttl_seconds = ttl_seconds;
   return NewRedisTier(std::move(options));
 }

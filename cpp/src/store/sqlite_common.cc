@@ -5,19 +5,33 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
+#include <random>
 #include <chrono>
 #include <cstring>
 #include <thread>
 
 namespace vmllm {
+namespace {
+
+// `mkdir -p`: every missing directory on the way to `dir`.
+Status MakeDirs(const std::string& dir) {
+  for (size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
+    const std::string part = dir.substr(0, slash);
+    if (!part.empty() && ::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Status::StorageError("cannot create store directory '" + part +
+                                  "': " + std::strerror(errno));
+    }
+    if (slash == std::string::npos) return Status();
+  }
+}
+
+}  // namespace
 
 Result<sqlite3*> OpenSqliteInStore(const std::string& dir, const std::string& file_name,
                                    const char* synchronous) {
   if (dir.empty()) return Status::InvalidArgument("store path is empty");
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Status::StorageError("cannot create store directory '" + dir +
-                                "': " + std::strerror(errno));
-  }
+  VMLLM_RETURN_IF_ERROR(MakeDirs(dir));
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Status::StorageError("store path '" + dir + "' is not a directory");
@@ -55,6 +69,27 @@ Result<sqlite3*> OpenSqliteInStore(const std::string& dir, const std::string& fi
     }
   }
   return db;
+}
+
+Status CheckFileInPlace(sqlite3* db, const std::string& file) {
+  int moved = 0;
+  if (sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK) moved = 0;
+  if (!moved) return Status();
+  return Status::StorageError("store file '" + file +
+                              "' was deleted or replaced while open; nothing can be written to "
+                              "it durably any more (reopen the store)");
+}
+
+std::string RandomStoreId() {
+  std::random_device device;
+  std::mt19937_64 rng((static_cast<uint64_t>(device()) << 32) ^ device());
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 2; ++i) {
+    uint64_t v = rng();
+    for (int j = 0; j < 16; ++j, v >>= 4) id.push_back(kHex[v & 15]);
+  }
+  return id;
 }
 
 std::string Fts5AnyWordQuery(std::string_view text) {

@@ -1,10 +1,13 @@
 // VectorIndex: L3's semantic half, an hnswlib graph over page embeddings keyed by PageKey.
 //
 // The index is a cache derived from the store: snapshots live in `<store>/vectors/` under names
-// made of the embedder's hash and the highest key they cover (the watermark), written to a
-// temporary file and renamed, so a crash leaves either the old snapshot or the new one. On open
-// the newest snapshot for this embedder loads; CatchUp then embeds every page written since its
-// watermark, by this process or another. A missing, corrupt or foreign snapshot means a rebuild.
+// made of the embedder's hash, the store's id, the highest key they cover (the watermark) and a
+// checksum of the file, written to a temporary file and renamed, so a crash leaves either the
+// old snapshot or the new one. On open the newest snapshot of this store and embedder loads,
+// once its checksum, header and every graph link check out (hnswlib itself trusts the file);
+// CatchUp then embeds every page written since its watermark, by this process or another. A
+// missing, foreign or damaged snapshot means a rebuild from the store, the damaged one with a
+// backend warning.
 //
 // Keys of deleted pages may linger in a snapshot; callers drop hits whose key no longer exists.
 //
@@ -28,8 +31,9 @@ class DiskStore;
 
 class VectorIndex {
  public:
-  // `embedder` must outlive the index.
+  // `embedder` must outlive the index. `store_id` is the DiskStore's id (DiskStore::store_id).
   static Result<std::unique_ptr<VectorIndex>> Open(const std::string& store_dir,
+                                                   const std::string& store_id,
                                                    const Embedder* embedder);
   ~VectorIndex();
 
