@@ -430,5 +430,39 @@ TEST_F(PagerTest, AbsurdSearchCountsAreInvalidArguments) {
             StatusCode::kInvalidArgument);
 }
 
+TEST_F(PagerTest, PagesAnotherPagerDeletedLeaveTableL1AndSearchAtTheNextSync) {
+  auto a = Open(/*l1=*/2000, /*page=*/100);
+  auto b = Open(/*l1=*/2000, /*page=*/100);
+  auto ids = a->Ingest("doc", Document(8, "alpha"));
+  ASSERT_TRUE(ids.ok());
+  ASSERT_GE(ids->size(), 3u);
+  for (const auto& id : *ids) ASSERT_TRUE(b->RequestPage(id, false).ok());
+  ASSERT_TRUE(a->Ingest("doc", "short").ok());  // One page now.
+  ASSERT_TRUE(b->Search("alpha", 5, SearchMode::kHybrid).ok());  // A sync.
+  EXPECT_TRUE(b->ActivePages().empty());
+  EXPECT_EQ(b->PageCount(), 1u);
+  EXPECT_EQ(b->BuildContext().find("alpha"), std::string::npos);
+  EXPECT_EQ(b->RequestPage((*ids)[2], false).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(a->Ingest("doc", "").ok());  // Replaced by nothing at all.
+  EXPECT_EQ(b->PageCount(), 0u);
+}
+
+TEST_F(PagerTest, VectorsOfPagesDeletedElsewhereDoNotCrowdOutLivePagesAfterReopen) {
+  {
+    auto a = Open(/*l1=*/2000, /*page=*/50);
+    auto b = Open(/*l1=*/2000, /*page=*/50);
+    ASSERT_TRUE(a->Ingest("doc", Document(40, "lorem ipsum")).ok());
+    ASSERT_TRUE(a->Search("lorem ipsum", 5, SearchMode::kVector).ok());
+    ASSERT_TRUE(b->Ingest("doc", "lorem ipsum dolor sit amet, the new version.").ok());
+    ASSERT_TRUE(b->Close().ok());
+    ASSERT_TRUE(a->Close().ok());  // Its snapshot still holds the old vectors.
+  }
+  auto c = Open(/*l1=*/2000, /*page=*/50);
+  auto hits = c->Search("lorem ipsum", 5, SearchMode::kVector);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].page_id, "doc::chunk_0000");
+}
+
 }  // namespace
 }  // namespace vmllm

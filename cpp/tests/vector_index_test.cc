@@ -237,5 +237,39 @@ TEST_F(VectorIndexTest, ALoadedSnapshotGrowsPastItsSize) {
   EXPECT_EQ(index->size(), 1503u);
 }
 
+TEST_F(VectorIndexTest, AnEmptyGraphWithAnEntryPointIsRefused) {
+  SaveThreePages();
+  TakeBackendWarnings();
+  Overwrite(16, 0, /*rename=*/true);  // No elements, yet levels and an entry point remain.
+  auto index = OpenIndex();
+  EXPECT_EQ(index->watermark(), 0);
+  auto warnings = TakeBackendWarnings();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("header"), std::string::npos) << warnings[0];
+}
+
+TEST_F(VectorIndexTest, ASnapshotThatIsNotARegularFileIsNeverRead) {
+  SaveThreePages();
+  std::filesystem::path snapshot = OnlySnapshot();
+  std::filesystem::remove(snapshot);
+  std::filesystem::create_symlink("/dev/zero", snapshot);  // Reading it would never end.
+  auto index = OpenIndex();
+  EXPECT_EQ(index->watermark(), 0);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(snapshot)));
+}
+
+TEST_F(VectorIndexTest, RetainDropsTheKeysThatAreNoLongerLive) {
+  PageKey a = Add("a", "alpha centauri star system");
+  PageKey b = Add("b", "alpha particles in physics");
+  auto index = OpenIndex();
+  ASSERT_TRUE(index->CatchUp(store_.get()).ok());
+  index->Retain([&](PageKey key) { return key != a; });
+  EXPECT_EQ(index->size(), 1u);
+  auto hits = index->Search("alpha centauri", 5);
+  ASSERT_TRUE(hits.ok());
+  ASSERT_EQ(hits->size(), 1u);
+  EXPECT_EQ((*hits)[0].first, b);
+}
+
 }  // namespace
 }  // namespace vmllm

@@ -114,6 +114,7 @@ class PagerImpl : public Pager {
   PageTable table_;
   double keyword_weight_ = 1.0;  // Of BM25's ranks against the vectors' in hybrid search.
   PageKey synced_key_ = 0;  // Every stored page with a key <= this is in the table.
+  int64_t deleted_seq_ = 0;  // Deletions logged up to here are out of the table.
   PagerStats counters_;
   double last_stats_flush_ = 0;
   // L2 reads RequestPages fetched in one batch, consumed by LoadFull; empty outside that call.
@@ -181,12 +182,29 @@ Status PagerImpl::Init() {
                                        ChunkerOptions{options_.page_tokens});
   counters_.policy = policy_->Name();
   last_stats_flush_ = clock_->Now();
+  // The table starts from the live pages: deletions logged so far are already applied.
+  auto deleted = store_->ForEachDeleted(0, [](PageKey) {});
+  if (!deleted.ok()) return deleted.status();
+  deleted_seq_ = *deleted;
   VMLLM_RETURN_IF_ERROR(SyncFromStore());
+  // A snapshot saved by a process that never saw some deletions keeps their vectors: drop them
+  // here, or they fill the top of every vector search.
+  vectors_->Retain([this](PageKey key) { return table_.FindKey(key) != nullptr; });
   return vectors_->CatchUp(store_.get());
 }
 
-// Adds pages that this or another process stored since the last sync.
+// Drops pages that this or another process deleted (a document replaced, with fewer pages or
+// none) and adds pages stored since the last sync.
 Status PagerImpl::SyncFromStore() {
+  auto deleted = store_->ForEachDeleted(deleted_seq_, [&](PageKey key) {
+    if (table_.FindKey(key)) {
+      Forget(key);
+    } else {
+      vectors_->Forget(key);  // Maybe in a snapshot this process loaded.
+    }
+  });
+  if (!deleted.ok()) return deleted.status();
+  deleted_seq_ = *deleted;
   PageKey last = synced_key_;
   Status s = store_->ForEachPage(synced_key_, [&](PageRecord&& record) {
     last = record.key;

@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS pages(
   text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS pages_by_doc ON pages(doc_id);
 CREATE TABLE IF NOT EXISTS swap(key INTEGER PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS deleted_pages(seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                                         key INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS pages_fts USING fts5(
   text, content='pages', content_rowid='key', tokenize='porter unicode61');
 )sql";
@@ -264,7 +266,30 @@ Result<std::vector<PageKey>> DiskStore::DeleteDocument(std::string_view doc_id) 
   StatementScope scope(*del);
   BindText(*del, 1, doc_id);
   if (sqlite3_step(*del) != SQLITE_DONE) return Error("delete document");
+  auto log = Prepare("INSERT INTO deleted_pages(key) VALUES(?)");
+  if (!log.ok()) return log.status();
+  for (PageKey key : keys) {
+    StatementScope l(*log);
+    sqlite3_bind_int64(*log, 1, key);
+    if (sqlite3_step(*log) != SQLITE_DONE) return Error("log deleted page");
+  }
   return keys;
+}
+
+Result<int64_t> DiskStore::ForEachDeleted(int64_t after,
+                                          const std::function<void(PageKey)>& fn) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("SELECT seq, key FROM deleted_pages WHERE seq > ? ORDER BY seq");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  sqlite3_bind_int64(*stmt, 1, after);
+  int rc;
+  while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
+    after = sqlite3_column_int64(*stmt, 0);
+    fn(sqlite3_column_int64(*stmt, 1));
+  }
+  if (rc != SQLITE_DONE) return Error("deleted pages");
+  return after;
 }
 
 Result<std::string> DiskStore::ReadText(PageKey key) {

@@ -79,8 +79,12 @@ class DiskStore {
   // --- Pages (L4) ---
   // Inserts a page and its keyword-index row; returns its new key. Inside a transaction.
   Result<PageKey> InsertPage(const PageRecord& record, std::string_view text);
-  // Deletes every page of `doc_id` (with swap copies and index rows); returns their keys.
+  // Deletes every page of `doc_id` (with swap copies and index rows); returns their keys. The
+  // keys are also logged, so other processes drop the pages from their tables and indexes.
   Result<std::vector<PageKey>> DeleteDocument(std::string_view doc_id);
+  // Calls `fn` for every key logged as deleted after log position `after` (0: all), oldest
+  // first; returns the position reached, to pass as `after` next time.
+  Result<int64_t> ForEachDeleted(int64_t after, const std::function<void(PageKey)>& fn);
   Result<std::string> ReadText(PageKey key);                    // NotFound if absent.
   Result<std::optional<PageRecord>> FindPage(std::string_view page_id);
   // Calls `fn` for every page with key > `after`, in key order, without its text.

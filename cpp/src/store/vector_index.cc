@@ -92,7 +92,7 @@ bool IsAbandonedTempFile(const std::string& name) {
   char rest[32];
   if (std::sscanf(name.c_str(), "tmp-%lu-%31s", &pid, rest) != 2) return false;
   if (name.size() < 5 || name.compare(name.size() - 5, 5, ".part") != 0) return false;
-  if (pid == 0 || pid == static_cast<unsigned long>(::getpid())) return false;
+  if (pid == 0 || pid > 0x7fffffff || pid == static_cast<unsigned long>(::getpid())) return false;
   return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
 }
 
@@ -135,7 +135,9 @@ Status CheckSnapshotHeader(const std::string& path, size_t dim, size_t* element_
       offset_data != links0 || label_offset != offset_data + data ||
       per_element != label_offset + sizeof(hnswlib::labeltype) || count > max_elements ||
       count > (size_t{1} << 32) || max_level < -1 || max_level > 64 ||
-      (count > 0 && entry_point >= count) || !(mult > 0 && mult < 10) ||
+      (count > 0 && entry_point >= count) ||
+      (count == 0 && (max_level != -1 || entry_point != static_cast<hnswlib::tableint>(-1))) ||
+      !(mult > 0 && mult < 10) ||
       ef_construction > 100000) {  // Levels of new points are drawn with `mult`.
     return Status::StorageError("header does not describe a graph of this index");
   }
@@ -147,7 +149,9 @@ Status CheckSnapshotHeader(const std::string& path, size_t dim, size_t* element_
 // never follows a link out of the graph.
 Status CheckGraph(const Graph& g) {
   const size_t n = g.cur_element_count;
-  if (n == 0) return Status();
+  if (n == 0) {  // hnswlib would follow the entry point into memory it never set up.
+    return g.maxlevel_ == -1 ? Status() : Status::StorageError("empty graph with levels");
+  }
   if (g.enterpoint_node_ >= n || g.element_levels_[g.enterpoint_node_] != g.maxlevel_) {
     return Status::StorageError("bad entry point");
   }
@@ -351,6 +355,18 @@ void VectorIndex::Forget(PageKey key) {
     ++impl_->forgotten_since_save;
   } catch (const std::exception&) {
     // Not indexed yet, or already forgotten: nothing to drop.
+  }
+}
+
+void VectorIndex::Retain(const std::function<bool(PageKey)>& live) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Graph& g = *impl_->graph;
+  for (hnswlib::tableint i = 0; i < g.cur_element_count; ++i) {
+    if (g.isMarkedDeleted(i)) continue;
+    const auto label = g.getExternalLabel(i);
+    if (live(static_cast<PageKey>(label))) continue;
+    g.markDelete(label);
+    ++impl_->forgotten_since_save;
   }
 }
 

@@ -15,6 +15,7 @@
 #ifndef VMLLM_STORE_VECTOR_INDEX_H_
 #define VMLLM_STORE_VECTOR_INDEX_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -43,6 +44,8 @@ class VectorIndex {
   Result<std::vector<std::pair<PageKey, double>>> Search(std::string_view query, size_t k);
   // Drops `key` from results (a deleted or replaced page).
   void Forget(PageKey key);
+  // Drops from results every indexed key for which `live` is false.
+  void Retain(const std::function<bool(PageKey)>& live);
   // Writes a snapshot when anything changed since the last one.
   Status Save();
 

@@ -1,5 +1,7 @@
 #include "util/checksum.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -53,6 +55,12 @@ uint64_t Checksum64::Finish() const {
 }
 
 Result<uint64_t> ChecksumFile(const std::string& path) {
+  // Only a regular file, not followed through a link: a FIFO would block the read and a
+  // device like /dev/zero would never end it.
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return Status::StorageError("'" + path + "' is not a regular file");
+  }
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) return Status::StorageError("cannot read '" + path + "': " + std::strerror(errno));
   Checksum64 sum;

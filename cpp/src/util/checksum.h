@@ -29,7 +29,8 @@ class Checksum64 {
   void Mix(uint64_t word);
 };
 
-// The checksum of the whole file at `path`; StorageError when it cannot be read.
+// The checksum of the whole file at `path`; StorageError when it cannot be read or is not a
+// regular file (a symlink, FIFO or device is refused, never read).
 Result<uint64_t> ChecksumFile(const std::string& path);
 
 }  // namespace vmllm
