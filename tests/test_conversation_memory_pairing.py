@@ -238,18 +238,20 @@ memory.close()
 def test_a_process_killed_between_a_call_and_its_result_leaves_a_usable_store(
         tmp_path: Path, python_env: dict[str, str]) -> None:
     store = str(tmp_path / "memory")
-    child = subprocess.Popen([sys.executable, "-c", CALL_THEN_HANG, store], env=python_env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert child.stdout is not None
-        line = child.stdout.readline()
-        assert line.strip() == "CALLED", (line, child.stderr.read() if child.stderr else "")
-        child.send_signal(signal.SIGKILL)
-        assert child.wait(timeout=60) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+    with subprocess.Popen([sys.executable, "-c", CALL_THEN_HANG, store], env=python_env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout is not None and child.stderr is not None
+            line = child.stdout.readline()
+            if line.strip() != "CALLED":
+                child.kill()
+                raise AssertionError(f"the child never made the call: {line!r} "
+                                     f"{child.stderr.read()}")
+            child.send_signal(signal.SIGKILL)  # Between the call and its result.
+            assert child.wait(timeout=60) == -signal.SIGKILL
+        finally:
+            if child.poll() is None:
+                child.kill()
     # Another process opens the store and goes on; a crash there fails this test, not pytest.
     out = subprocess.run([sys.executable, "-c", CONTINUE, store, str(Path(__file__).parent)],
                          env=python_env, capture_output=True, text=True, timeout=300)

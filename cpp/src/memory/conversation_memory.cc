@@ -201,7 +201,8 @@ Status ConversationMemoryImpl::RepairPairingLocked() {
   // call: the rows from the first change on are written again, in the plan's order, with their
   // timestamps. Recall keeps each message once.
   std::vector<Queued> rewritten;
-  double created = queue_[std::min(first, queue_.size() - 1)].row.created;
+  // A synthetic result is dated like the call it closes (the message before it).
+  double created = queue_[first > 0 ? first - 1 : 0].row.created;
   for (size_t i = first; i < plan.size(); ++i) {
     const PairingStep& step = plan[i];
     Queued q;
