@@ -182,6 +182,8 @@ void RegisterMemory(py::module_& m) {
         d["compressor_failures"] = s.compressor_failures;
         d["tool_calls"] = s.tool_calls;
         d["tool_errors"] = s.tool_errors;
+        d["closed_tool_calls"] = s.closed_tool_calls;
+        d["late_tool_results"] = s.late_tool_results;
         return d;
       })
       .def("close", [](ConversationMemory& c) { Blocking([&] { return c.Close(); }); });

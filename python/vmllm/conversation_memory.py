@@ -212,8 +212,18 @@ class ConversationMemory:
         """Appends one OpenAI-style message; warns and flushes as needed.
 
         Returns ``{"message_id", "warned", "flushed"}``. Raises ``InvalidArgumentError`` for a
-        malformed message (or a tool result whose call is not in the queue) and
-        ``CapacityError`` for one that can never fit; nothing is stored then.
+        malformed message and ``CapacityError`` for one that can never fit; nothing is stored
+        then.
+
+        Tool calls stay paired as providers require, so a call whose result never came (the
+        process died in between) cannot block the conversation: the calls of the last assistant
+        message are open until a message that is not a result for one of them arrives. That
+        message first closes each open call with a synthetic tool result,
+        ``"[vmllm: no result was recorded for this call]"`` (stored like any message, counted
+        in ``stats()["closed_tool_calls"]``). A tool result that answers no open call (late,
+        repeated, or for a call not in the context) is stored as a user-role note that names
+        the call and carries the result (``stats()["late_tool_results"]``). A store written
+        before this rule is repaired when it is opened.
         """
         with self._lock:
             raw = self._core.append(_json_arg(message, "message"))
@@ -312,7 +322,11 @@ class ConversationMemory:
         return dict(self._core.archival_search(query, page))
 
     def stats(self) -> dict[str, Any]:
-        """Window occupancy, queue, recall and archival sizes, warnings, flushes, tool calls."""
+        """Window occupancy, queue, recall and archival sizes, warnings, flushes, tool calls.
+
+        ``closed_tool_calls`` and ``late_tool_results`` count what :meth:`append` did to keep
+        tool calls paired.
+        """
         return dict(self._core.stats())
 
     @property

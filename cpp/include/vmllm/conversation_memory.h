@@ -140,6 +140,8 @@ struct ConversationMemoryStats {
   uint64_t compressor_failures = 0;
   uint64_t tool_calls = 0;
   uint64_t tool_errors = 0;
+  uint64_t closed_tool_calls = 0;  // Calls answered by a synthetic result (see Append).
+  uint64_t late_tool_results = 0;  // Tool results that answered no open call, kept as notes.
 };
 
 class ConversationMemory {
@@ -152,6 +154,12 @@ class ConversationMemory {
   // Appends one OpenAI-style message (JSON object text) to the queue and recall storage, then
   // warns and flushes as needed. InvalidArgument for malformed messages; ResourceExhausted for
   // one too large to fit the window with the system, blocks and summary (nothing is stored).
+  // Tool calls stay paired as providers require: the calls of the last assistant message are
+  // open until a message that is not a result for one of them arrives; that message first
+  // closes each open call with a synthetic tool result ("[vmllm: no result was recorded for
+  // this call]"). A tool result that answers no open call (late, repeated, or for a call not
+  // in the context) is stored as a user-role note naming the call. A queue written before
+  // this rule is repaired when it is opened.
   virtual Result<AppendOutcome> Append(std::string_view message_json) = 0;
 
   // The messages to send to the model, each as JSON object text. When another agent grew a

@@ -12,6 +12,14 @@
 
 namespace vmllm {
 
+namespace {
+
+// What a call that got no result before the next message is answered with. The marker names
+// vmllm, so neither the model nor a reader takes it for the tool's output.
+constexpr char kNoResult[] = "[vmllm: no result was recorded for this call]";
+
+}  // namespace
+
 size_t MessageTokens(const Tokenizer& tokenizer, std::string_view message_json) {
   return tokenizer.Count(message_json) + 3;
 }
@@ -107,6 +115,7 @@ Status ConversationMemoryImpl::Init() {
     q.row = std::move(row);
     queue_.push_back(std::move(q));
   }
+  VMLLM_RETURN_IF_ERROR(RepairPairingLocked());
   // A store reopened with a smaller window is brought within it at once.
   AppendOutcome ignored;
   Status flushed = MaybeFlushLocked(&ignored);
@@ -153,6 +162,86 @@ std::vector<QueueItem> ConversationMemoryImpl::Items() const {
   return items;
 }
 
+MessageRow ConversationMemoryImpl::ClosedCallRow(const std::string& call_id,
+                                                double created) const {
+  MessageRow r;
+  r.role = "tool";
+  r.kind = MessageKind::kClosedCall;
+  r.created = created;
+  r.json = ToolMessageJson(call_id, kNoResult);
+  r.text = kNoResult;
+  r.tokens = static_cast<uint32_t>(MessageTokens(*options_.tokenizer, r.json));
+  return r;
+}
+
+MessageRow ConversationMemoryImpl::LateResultRow(const std::string& call_id,
+                                                const std::string& content,
+                                                double created) const {
+  // A tool message may only follow its call, so the result is relayed as a user-role note:
+  // every provider accepts a user message anywhere, and the model still sees the result.
+  MessageRow r;
+  r.role = "user";
+  r.kind = MessageKind::kLateResult;
+  r.created = created;
+  r.text = "[vmllm: late result of tool call '" + call_id +
+           "', which had already been closed or is not in the context]\n" + content;
+  r.json = TextMessageJson("user", r.text);
+  r.tokens = static_cast<uint32_t>(MessageTokens(*options_.tokenizer, r.json));
+  return r;
+}
+
+Status ConversationMemoryImpl::RepairPairingLocked() {
+  std::vector<PairingStep> plan = PlanPairing(Items());
+  size_t first = 0;
+  while (first < plan.size() && plan[first] == PairingStep{PairingStep::Kind::kKeep, first, {}}) {
+    ++first;
+  }
+  if (first == plan.size()) return Status();
+  // A row's id is its place in the queue, so a synthetic result cannot be slipped in after the
+  // call: the rows from the first change on are written again, in the plan's order, with their
+  // timestamps. Recall keeps each message once.
+  std::vector<Queued> rewritten;
+  // A synthetic result is dated like the call it closes (the message before it).
+  double created = queue_[first > 0 ? first - 1 : 0].row.created;
+  for (size_t i = first; i < plan.size(); ++i) {
+    const PairingStep& step = plan[i];
+    Queued q;
+    if (step.kind == PairingStep::Kind::kCloseCall) {
+      q.row = ClosedCallRow(step.call_id, created);
+      q.item = QueueItem{q.row.tokens, {}, step.call_id};
+    } else if (step.kind == PairingStep::Kind::kLateResult) {
+      const Queued& late = queue_[step.index];
+      q.row = LateResultRow(late.item.tool_call_id, late.row.text, late.row.created);
+      q.item = QueueItem{q.row.tokens, {}, {}};
+    } else {
+      q = queue_[step.index];
+    }
+    created = q.row.created;
+    rewritten.push_back(std::move(q));
+  }
+  VMLLM_RETURN_IF_ERROR(store_->Begin());
+  Status s = [&]() -> Status {
+    for (size_t i = first; i < queue_.size(); ++i) {
+      VMLLM_RETURN_IF_ERROR(store_->DeleteMessage(queue_[i].row.id, queue_[i].row.text));
+    }
+    for (Queued& q : rewritten) {
+      std::vector<float> embedding;
+      if (IsSaid(q.row.kind)) embedding = options_.embedder->Embed(q.row.text);
+      auto id = store_->InsertMessage(options_.agent_id, q.row, embedding);
+      if (!id.ok()) return id.status();
+      q.row.id = *id;
+    }
+    return store_->Commit();
+  }();
+  if (!s.ok()) {
+    store_->Rollback();
+    return s;
+  }
+  queue_.resize(first);
+  for (Queued& q : rewritten) queue_.push_back(std::move(q));
+  return Status();
+}
+
 Status ConversationMemoryImpl::SaveAgentLocked() {
   return store_->SaveAgent(options_.agent_id, agent_);
 }
@@ -171,33 +260,51 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
   auto parsed = ParseMessage(message_json);
   if (!parsed.ok()) return parsed.status();
   std::vector<QueueItem> items = Items();
-  MessageRow row;
-  row.role = parsed->role;
-  row.json = parsed->canonical;
-  row.created = options_.clock->Now();
-  row.text = parsed->text;
-  if (row.role == "tool") {
-    std::vector<std::string> open = OpenToolCalls(items);
-    if (std::find(open.begin(), open.end(), parsed->tool_call_id) == open.end()) {
-      return Status::InvalidArgument("the tool result for '" + parsed->tool_call_id +
-                                     "' answers no open tool call in the queue: append the "
-                                     "assistant message that makes the call first");
+  const double now = options_.clock->Now();
+  // The pairing rule (queue_manager.h): a message that is not a result for an open call first
+  // closes the open calls, so a call whose result never came (the process died, the tool
+  // hung) cannot hold the queue open, and a result that answers no open call becomes a note.
+  std::vector<std::string> open = OpenToolCalls(items);
+  const bool answers_open_call =
+      parsed->role == "tool" &&
+      std::find(open.begin(), open.end(), parsed->tool_call_id) != open.end();
+  std::vector<Queued> closing;
+  if (!answers_open_call) {
+    for (const std::string& id : open) {
+      MessageRow r = ClosedCallRow(id, now);
+      QueueItem closed{r.tokens, {}, id};
+      items.push_back(closed);
+      closing.push_back(Queued{std::move(r), std::move(closed)});
     }
-    if (memory_calls_.count(parsed->tool_call_id)) row.kind = MessageKind::kMemoryToolResult;
   }
-  for (size_t i = 0; i < parsed->tool_call_ids.size(); ++i) {
-    if (IsMemoryTool(parsed->tool_call_names[i])) continue;  // A search, not something said.
-    if (!row.text.empty()) row.text += '\n';
-    row.text += parsed->tool_call_texts[i];
+  MessageRow row;
+  if (parsed->role == "tool" && !answers_open_call) {
+    row = LateResultRow(parsed->tool_call_id, parsed->text, now);
+  } else {
+    row.role = parsed->role;
+    row.json = parsed->canonical;
+    row.created = now;
+    row.text = parsed->text;
+    if (answers_open_call && memory_calls_.count(parsed->tool_call_id)) {
+      row.kind = MessageKind::kMemoryToolResult;
+    }
+    for (size_t i = 0; i < parsed->tool_call_ids.size(); ++i) {
+      if (IsMemoryTool(parsed->tool_call_names[i])) continue;  // A search, not something said.
+      if (!row.text.empty()) row.text += '\n';
+      row.text += parsed->tool_call_texts[i];
+    }
+    row.tokens = static_cast<uint32_t>(MessageTokens(*options_.tokenizer, row.json));
   }
-  row.tokens = static_cast<uint32_t>(MessageTokens(*options_.tokenizer, row.json));
-  QueueItem item{row.tokens, parsed->tool_call_ids, parsed->tool_call_id};
+  QueueItem item{row.tokens, parsed->tool_call_ids,
+                 answers_open_call ? parsed->tool_call_id : std::string()};
   items.push_back(item);
+  const size_t new_index = items.size() - 1;  // Where the new message goes in the queue.
 
   auto head = HeadLocked();
   if (!head.ok()) return head.status();
   const size_t window = options_.window_tokens;
   size_t total = head->system_tokens + head->summary_tokens + QueueTokens() + row.tokens;
+  for (const Queued& q : closing) total += q.row.tokens;
   std::optional<MessageRow> warning;
   if (!agent_.warned && total >= options_.warn_fraction * window &&
       OpenToolCalls(items).empty()) {
@@ -220,7 +327,7 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
   if (total > options_.flush_fraction * window) {
     auto plan = ChooseCut(items, head->system_tokens + SummaryCapTokens(),
                           static_cast<size_t>(options_.target_fraction * window), window,
-                          queue_.size());  // The new message stays.
+                          new_index);  // The new message stays.
     if (!plan || plan->evict == 0) {
       return Status::ResourceExhausted(
           "a message of " + std::to_string(row.tokens) + " tokens cannot fit: the window is " +
@@ -235,6 +342,11 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
   AgentRow saved = agent_;
   VMLLM_RETURN_IF_ERROR(store_->Begin());
   Status s = [&]() -> Status {
+    for (Queued& q : closing) {
+      auto cid = store_->InsertMessage(options_.agent_id, q.row, {});
+      if (!cid.ok()) return cid.status();
+      q.row.id = *cid;
+    }
     auto id = store_->InsertMessage(options_.agent_id, row, embedding);
     if (!id.ok()) return id.status();
     row.id = *id;
@@ -259,6 +371,7 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
   for (size_t i = 0; i < parsed->tool_call_ids.size(); ++i) {
     if (IsMemoryTool(parsed->tool_call_names[i])) memory_calls_.insert(parsed->tool_call_ids[i]);
   }
+  for (Queued& q : closing) queue_.push_back(std::move(q));
   queue_.push_back(Queued{std::move(row), std::move(item)});
   if (warning) {
     QueueItem witem{warning->tokens, {}, {}};
@@ -300,7 +413,7 @@ std::string ConversationMemoryImpl::SummaryInputLocked(size_t evict) const {
   if (!text.empty()) text += "\n\n";
   for (size_t i = 0; i < evict && i < queue_.size(); ++i) {
     const MessageRow& r = queue_[i].row;
-    if (r.kind != MessageKind::kMessage || r.text.empty()) continue;
+    if (!IsSaid(r.kind) || r.text.empty()) continue;
     text += r.role + ": " + r.text + "\n";
   }
   return text;
@@ -451,6 +564,13 @@ Result<ConversationMemoryStats> ConversationMemoryImpl::Stats() {
   if (!archival.ok()) return archival.status();
   s.recall_messages = *recall;
   s.archival_passages = *archival;
+  // Counted from the rows themselves, so the counts survive a crash and a repair on open.
+  auto closed = store_->CountKind(options_.agent_id, MessageKind::kClosedCall);
+  if (!closed.ok()) return closed.status();
+  auto late = store_->CountKind(options_.agent_id, MessageKind::kLateResult);
+  if (!late.ok()) return late.status();
+  s.closed_tool_calls = *closed;
+  s.late_tool_results = *late;
   s.warnings = agent_.warnings;
   s.flushes = agent_.flushes;
   s.evicted_messages = agent_.evicted;

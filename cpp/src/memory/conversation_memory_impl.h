@@ -72,6 +72,13 @@ class ConversationMemoryImpl : public ConversationMemory {
   size_t QueueTokens() const;
   size_t SummaryCapTokens() const;
   std::vector<QueueItem> Items() const;
+  // The synthetic result that closes call `call_id`, and the note a late tool result becomes.
+  MessageRow ClosedCallRow(const std::string& call_id, double created) const;
+  MessageRow LateResultRow(const std::string& call_id, const std::string& content,
+                           double created) const;
+  // Brings a queue written before calls were closed (one that a dangling call could brick)
+  // into provider-valid form, durably; see PlanPairing.
+  Status RepairPairingLocked();
   Result<AppendOutcome> AppendLocked(std::string_view message_json);
   // Flushes when the context is past flush_fraction (or finishes the work when pending).
   Status MaybeFlushLocked(AppendOutcome* outcome);

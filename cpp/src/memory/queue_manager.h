@@ -1,6 +1,14 @@
-// The queue manager's decisions, as pure functions over a queue's shape: where the FIFO queue
-// may be cut without separating a tool call from its results, and how far a flush evicts.
-// No I/O and no clock, so the invariants are tested exhaustively on small queues.
+// The queue manager's decisions, as pure functions over a queue's shape: how a queue pairs
+// tool calls with their results, where the FIFO queue may be cut without separating a tool call
+// from its results, and how far a flush evicts. No I/O and no clock, so the invariants are
+// tested exhaustively on small queues.
+//
+// The pairing rule (what providers accept: OpenAI Chat wants every assistant tool call answered
+// by a tool message right after it, Anthropic Messages a tool_result in the very next turn):
+// the tool results of an assistant message's calls follow it directly. Its calls stay open
+// only while nothing else has come after it; the first message that is not a result for one
+// of them closes the rest with a synthetic result, and a result that answers no open call (it
+// came late, twice, or for a call that is not in the queue) becomes a note instead.
 //
 // Thread safety: free functions without shared state.
 #ifndef VMLLM_MEMORY_QUEUE_MANAGER_H_
@@ -20,13 +28,38 @@ struct QueueItem {
   std::string tool_call_id;                // A tool message's call.
 };
 
-// safe[k] is true when evicting items [0, k) and keeping [k, n) separates no tool call from
-// any of its results. A call still waiting for its result reaches to the end of the queue, so
-// the result will find its call. safe[0] is always true.
-std::vector<bool> SafeCuts(const std::vector<QueueItem>& queue);
+// One step of the provider-valid form of a queue (see PlanPairing).
+struct PairingStep {
+  enum class Kind {
+    kKeep,        // Queue item `index`, as it is.
+    kCloseCall,   // A synthetic tool result closing call `call_id`, which got none in time.
+    kLateResult,  // Queue item `index`, a tool result that answers no open call: as a note.
+  };
+  Kind kind = Kind::kKeep;
+  size_t index = 0;
+  std::string call_id;
 
-// Tool-call ids of assistant messages that still wait for a result.
+  bool operator==(const PairingStep& o) const {
+    return kind == o.kind && index == o.index && call_id == o.call_id;
+  }
+};
+
+// The queue in provider-valid form: every item once, in order, with synthetic results closing
+// the calls that a later message left unanswered and late results turned into notes. The last
+// assistant message's calls stay open while only their results follow it (they are awaited).
+// A queue that is already valid gives one kKeep per item.
+std::vector<PairingStep> PlanPairing(const std::vector<QueueItem>& queue);
+
+// Tool-call ids still awaiting a result: those of the last assistant message with calls, when
+// only results for its calls follow it. A result for any other id would come late.
 std::vector<std::string> OpenToolCalls(const std::vector<QueueItem>& queue);
+
+// safe[k] is true when evicting items [0, k) and keeping [k, n) separates no tool call from
+// any of its results. An open call (see OpenToolCalls) reaches to the end of the queue, so its
+// result will find it; a call left unanswered in the middle of a queue (written before calls
+// were closed) reaches only over the results right after it, so it never blocks a flush.
+// safe[0] is always true.
+std::vector<bool> SafeCuts(const std::vector<QueueItem>& queue);
 
 struct CutPlan {
   size_t evict = 0;        // Items [0, evict) leave the queue.

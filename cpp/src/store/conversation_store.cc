@@ -70,6 +70,11 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
+// The SQL form of IsSaid (conversation_store.h) for `column`; passages have no kinds.
+std::string SaidFilter(RecallTable t, const char* column) {
+  return t == RecallTable::kMessages ? std::string(" AND ") + column + " IN (0, 4)" : "";
+}
+
 const char* TableName(RecallTable t) {
   return t == RecallTable::kMessages ? "messages" : "passages";
 }
@@ -266,6 +271,20 @@ Result<std::vector<MessageRow>> ConversationStore::QueueMessages(std::string_vie
   return out;
 }
 
+Status ConversationStore::DeleteMessage(int64_t id, std::string_view text) {
+  // messages_fts is an external-content index: its entry goes by the text it indexed.
+  Stmt unindex(db_, "INSERT INTO messages_fts(messages_fts, rowid, text) VALUES('delete', ?, ?)");
+  if (!unindex.ok()) return Error("unindex message");
+  unindex.Int(1, id);
+  unindex.Text(2, text);
+  if (sqlite3_step(unindex.get()) != SQLITE_DONE) return Error("unindex message");
+  Stmt s(db_, "DELETE FROM messages WHERE id = ?");
+  if (!s.ok()) return Error("delete message");
+  s.Int(1, id);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("delete message");
+  return Status();
+}
+
 Status ConversationStore::EvictThrough(std::string_view agent_id, int64_t last_id) {
   Stmt s(db_, "UPDATE messages SET in_queue = 0 WHERE agent_id = ? AND in_queue = 1 AND id <= ?");
   if (!s.ok()) return Error("evict");
@@ -280,6 +299,15 @@ Result<uint64_t> ConversationStore::Count(RecallTable table, std::string_view ag
   Stmt s(db_, sql.c_str());
   if (!s.ok()) return Error("count");
   s.Text(1, agent_id);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return Error("count");
+  return static_cast<uint64_t>(s.ColInt(0));
+}
+
+Result<uint64_t> ConversationStore::CountKind(std::string_view agent_id, MessageKind kind) {
+  Stmt s(db_, "SELECT COUNT(*) FROM messages WHERE agent_id = ? AND kind = ?");
+  if (!s.ok()) return Error("count");
+  s.Text(1, agent_id);
+  s.Int(2, static_cast<int>(kind));
   if (sqlite3_step(s.get()) != SQLITE_ROW) return Error("count");
   return static_cast<uint64_t>(s.ColInt(0));
 }
@@ -313,7 +341,7 @@ Result<std::vector<int64_t>> ConversationStore::KeywordSearch(
   std::string sql = std::string("SELECT r.id FROM ") + t + "_fts f JOIN " + t +
                     " r ON r.id = f.rowid WHERE " + t + "_fts MATCH ?1 AND r.agent_id = ?2 " +
                     "AND r.created >= ?3 AND r.created <= ?4" +
-                    (table == RecallTable::kMessages ? " AND r.kind = 0" : "") +
+                    SaidFilter(table, "r.kind") +
                     " ORDER BY bm25(" + t + "_fts) LIMIT ?5";
   Stmt s(db_, sql.c_str());
   if (!s.ok()) return Error("keyword search");
@@ -333,7 +361,7 @@ Status ConversationStore::ForEachEmbedding(
     const std::function<void(int64_t, double, const float*)>& fn) {
   std::string sql = std::string("SELECT id, created, embedding FROM ") + TableName(table) +
                     " WHERE agent_id = ? AND id > ?" +
-                    (table == RecallTable::kMessages ? " AND kind = 0" : "") + " ORDER BY id";
+                    SaidFilter(table, "kind") + " ORDER BY id";
   Stmt s(db_, sql.c_str());
   if (!s.ok()) return Error("embeddings");
   s.Text(1, agent_id);
@@ -381,8 +409,10 @@ Result<std::vector<int64_t>> ConversationStore::MessagesInRange(std::string_view
                                                                 std::optional<double> start,
                                                                 std::optional<double> end,
                                                                 size_t limit) {
-  Stmt s(db_, "SELECT id FROM messages WHERE agent_id = ? AND kind = 0 AND created >= ? "
-              "AND created <= ? ORDER BY created, id LIMIT ?");
+  const std::string sql = "SELECT id FROM messages WHERE agent_id = ?" +
+                          SaidFilter(RecallTable::kMessages, "kind") +
+                          " AND created >= ? AND created <= ? ORDER BY created, id LIMIT ?";
+  Stmt s(db_, sql.c_str());
   if (!s.ok()) return Error("date search");
   s.Text(1, agent_id);
   s.Real(2, start.value_or(-1e300));

@@ -39,9 +39,21 @@ struct AgentRow {
 };
 
 // Kinds of stored messages: conversation messages, and the queue manager's own notes.
-// Only kMessage rows are searched: a memory tool's result repeats what it found, and
-// searching it again would only find the search.
-enum class MessageKind { kMessage = 0, kWarning = 1, kMemoryToolResult = 2 };
+// Only kMessage and kLateResult rows are searched and summarised: a memory tool's result
+// repeats what it found (searching it again would only find the search), and a synthetic
+// result says nothing. The values are stored: never renumber them.
+enum class MessageKind {
+  kMessage = 0,
+  kWarning = 1,
+  kMemoryToolResult = 2,
+  kClosedCall = 3,  // The synthetic result of a call that got none before the next message.
+  kLateResult = 4,  // A tool result that answered no open call, kept as a user-role note.
+};
+
+// True for the kinds that are something said: searched in recall and folded into the summary.
+inline bool IsSaid(MessageKind kind) {
+  return kind == MessageKind::kMessage || kind == MessageKind::kLateResult;
+}
 
 struct MessageRow {
   int64_t id = 0;
@@ -79,25 +91,29 @@ class ConversationStore {
   Result<int64_t> InsertMessage(std::string_view agent_id, const MessageRow& row,
                                 const std::vector<float>& embedding);
   Result<std::vector<MessageRow>> QueueMessages(std::string_view agent_id);
+  // Deletes one message and its keyword index entry (`text` must be the stored text): only to
+  // write a queue's tail again in another order, inside a transaction.
+  Status DeleteMessage(int64_t id, std::string_view text);
   // Takes messages with id <= last_id out of the queue (they stay in recall storage).
   Status EvictThrough(std::string_view agent_id, int64_t last_id);
   Result<uint64_t> Count(RecallTable table, std::string_view agent_id);
+  Result<uint64_t> CountKind(std::string_view agent_id, MessageKind kind);
 
   Result<int64_t> InsertPassage(std::string_view agent_id, std::string_view text, double created,
                                 const std::vector<float>& embedding);
 
-  // BM25 keyword search; ids best first. Messages of kind kMessage only.
+  // BM25 keyword search; ids best first. Messages of the kinds IsSaid accepts only.
   Result<std::vector<int64_t>> KeywordSearch(RecallTable table, std::string_view agent_id,
                                              std::string_view query, size_t limit,
                                              std::optional<double> start,
                                              std::optional<double> end);
-  // Calls fn(id, created, vector) for rows with id > after (kind kMessage only), in id order.
+  // Calls fn(id, created, vector) for rows with id > after (IsSaid kinds only), in id order.
   Status ForEachEmbedding(RecallTable table, std::string_view agent_id, int64_t after,
                           size_t dimension,
                           const std::function<void(int64_t, double, const float*)>& fn);
   // Rows by id, in the order given (missing ids skipped).
   Result<std::vector<MemoryHit>> Fetch(RecallTable table, const std::vector<int64_t>& ids);
-  // Messages (kind kMessage) in [start, end], oldest first.
+  // Messages (IsSaid kinds) in [start, end], oldest first.
   Result<std::vector<int64_t>> MessagesInRange(std::string_view agent_id,
                                                std::optional<double> start,
                                                std::optional<double> end, size_t limit);
