@@ -256,3 +256,16 @@ def test_two_processes_randomly_sharing_a_store_stay_consistent(store, python_en
                 assert text in acked[doc]  # Some acknowledged version, whole.
             else:
                 assert text == acked[doc][-1]  # Only one writer: its last version.
+
+
+def test_a_conversation_store_deleted_while_open_fails_the_append(tmp_path):
+    path = tmp_path / "memory"
+    mem = vmllm.ConversationMemory(path)
+    mem.append({"role": "user", "content": "hello"})
+    shutil.rmtree(path)
+    with pytest.raises(StorageError):
+        mem.append({"role": "user", "content": "this cannot be made durable"})
+    try:
+        mem.close()
+    except StorageError:
+        pass  # Nothing left to write it to; the append above already said so.

@@ -88,6 +88,7 @@ Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::st
   std::unique_ptr<ConversationStore> store(new ConversationStore());
   store->db_ = *db;
   const std::string file = dir + "/memory.db";
+  store->file_ = file;
   VMLLM_RETURN_IF_ERROR(store->Begin());
   Status s = store->Exec(kSchema);
   if (!s.ok()) {
@@ -116,8 +117,17 @@ Status ConversationStore::Exec(const char* sql) {
   return Status();
 }
 
-Status ConversationStore::Begin() { return Exec("BEGIN IMMEDIATE;"); }
-Status ConversationStore::Commit() { return Exec("COMMIT;"); }
+Status ConversationStore::Begin() {
+  VMLLM_RETURN_IF_ERROR(CheckFileInPlace(db_, file_));
+  return Exec("BEGIN IMMEDIATE;");
+}
+
+Status ConversationStore::Commit() {
+  Status s = CheckFileInPlace(db_, file_);
+  if (s.ok()) s = Exec("COMMIT;");
+  if (!s.ok()) Rollback();
+  return s;
+}
 void ConversationStore::Rollback() {
   if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
 }

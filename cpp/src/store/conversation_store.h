@@ -74,6 +74,8 @@ class ConversationStore {
   ConversationStore(const ConversationStore&) = delete;
   ConversationStore& operator=(const ConversationStore&) = delete;
 
+  // Begin and Commit fail with StorageError when `memory.db` was deleted or replaced while
+  // open; a failed Commit rolls the transaction back.
   Status Begin();
   Status Commit();
   void Rollback();
@@ -123,6 +125,7 @@ class ConversationStore {
   Status Exec(const char* sql);
   Status Error(const char* what) const;
   sqlite3* db_ = nullptr;
+  std::string file_;
 };
 
 }  // namespace vmllm
