@@ -120,7 +120,8 @@ def test_conversation_memory_execute_refuses_a_deep_tool_call(depth, python_env,
     out = run_child(f"""
         with vmllm.ConversationMemory("mem", window_tokens=2000) as memory:
             call = ('{{"id": "c1", "type": "tool_use", "name": "core_memory_append", '
-                    '"input": {{"label": "human", "content": "x", "deep": ' + arrays({depth}) + '}}}}')
+                    '"input": {{"label": "human", "content": "x", "deep": '
+                    + arrays({depth}) + '}}}}')
             refused(lambda: memory.execute(call, append=False))
             refused(lambda: memory.execute({{"id": "c1", "name": "conversation_search",
                                              "input": {{"query": nested_list({depth})}}}}))
@@ -135,7 +136,8 @@ def test_conversation_memory_execute_refuses_a_deep_tool_call(depth, python_env,
 def test_stream_session_rewrite_refuses_a_deep_body(wire, depth, python_env, tmp_path) -> None:
     out = run_child(f"""
         session = _core.StreamSession()
-        body = '{{"model": "m", "messages": [{{"role": "user", "content": ' + arrays({depth}) + '}}]}}'
+        body = ('{{"model": "m", "messages": [{{"role": "user", "content": '
+                + arrays({depth}) + '}}]}}')
         refused(lambda: session.rewrite("{wire}", body.encode()))
         deep_first = arrays({depth})
         refused(lambda: session.rewrite("{wire}", deep_first))
@@ -179,17 +181,22 @@ def message_at_depth(depth: int) -> dict[str, Any]:
 
 def test_refused_deep_append_stores_nothing_and_reads_keep_working(tmp_path) -> None:
     path = tmp_path / "mem"
+    # As text: Python's json.dumps could not even write a 1,000-deep dict.
+    deep_text = '{"role": "user", "content": "the attack", "extra": ' + arrays(999) + "}"
     with vmllm.ConversationMemory(path, window_tokens=2000) as memory:
         memory.append({"role": "user", "content": "before the attack"})
-        with pytest.raises(vmllm.InvalidArgumentError, match=f"nested 1000 deep; the limit is {LIMIT}"):
-            memory.append(message_at_depth(1000))
-        with pytest.raises(vmllm.InvalidArgumentError, match=f"nested 129 deep; the limit is {LIMIT}"):
+        with pytest.raises(vmllm.InvalidArgumentError,
+                           match=f"message is nested 1000 deep; the limit is {LIMIT}"):
+            memory.append(deep_text)
+        with pytest.raises(vmllm.InvalidArgumentError,
+                           match=f"nested {LIMIT + 1} deep; the limit is {LIMIT}"):
             memory.append(message_at_depth(LIMIT + 1))
         memory.append({"role": "user", "content": "after the attack"})
         assert [m["content"] for m in memory.messages()] == ["before the attack",
                                                              "after the attack"]
         assert memory.search_recall()["total"] == 2
-        assert memory.search_recall("attack")["total"] == 2
+        hits = memory.search_recall("attack")["hits"]
+        assert sorted(h["content"] for h in hits) == ["after the attack", "before the attack"]
     with vmllm.ConversationMemory(path, window_tokens=2000) as reopened:
         assert [m["content"] for m in reopened.messages()] == ["before the attack",
                                                                "after the attack"]
@@ -208,10 +215,10 @@ def test_a_message_at_the_depth_limit_round_trips(tmp_path) -> None:
 
 
 def test_a_task_state_at_the_depth_limit_round_trips(vm) -> None:
-    state = nested_value(LIMIT - 1)  # json.dumps adds no level; the list itself is the first.
-    state = [state]
+    state = nested_value(LIMIT)  # The outermost list is the first level.
     assert vm.receive_hand_off(vm.hand_off(task_state=state)) == state
-    with pytest.raises(vmllm.InvalidArgumentError, match=f"nested 129 deep; the limit is {LIMIT}"):
+    with pytest.raises(vmllm.InvalidArgumentError,
+                       match=f"task state is nested {LIMIT + 1} deep; the limit is {LIMIT}"):
         vm.hand_off(task_state=[state])
 
 
@@ -230,13 +237,14 @@ def test_a_message_over_the_size_limit_is_refused_and_not_stored(tmp_path) -> No
 
 
 def test_deep_arguments_of_a_tool_call_fail_the_call_not_the_caller(tmp_path) -> None:
-    with vmllm.ConversationMemory(tmp_path / "mem", window_tokens=2000) as memory:
+    # 1,000 levels: past Python's recursion too, yet the message itself stays small.
+    with vmllm.ConversationMemory(tmp_path / "mem", window_tokens=20000) as memory:
         call = {"id": "c1", "type": "function",
-                "function": {"name": "conversation_search", "arguments": arrays(100_000)}}
+                "function": {"name": "conversation_search", "arguments": arrays(1000)}}
         memory.append({"role": "assistant", "content": None, "tool_calls": [call]})
         result = memory.execute(call)
         assert not result.ok
-        assert "nested 100000 deep" in result.content["message"]
+        assert f"nested 1000 deep; the limit is {LIMIT}" in result.content["message"]
         assert result.appended  # The model is told; the conversation stays whole.
 
 

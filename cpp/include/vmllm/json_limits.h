@@ -32,7 +32,7 @@ inline constexpr int kMaxJsonDepth = 128;
 inline constexpr size_t kMaxTaskStateBytes = 16 * kMiB;    // Hand-off task_state.
 inline constexpr size_t kMaxHandOffBytes = 64 * kMiB;      // A whole hand-off snapshot.
 inline constexpr size_t kMaxMessageBytes = 16 * kMiB;      // One chat message or tool call.
-inline constexpr size_t kMaxRequestBodyBytes = 64 * kMiB;  // Proxy/stream request (Claude Code's reach MBs).
+inline constexpr size_t kMaxRequestBodyBytes = 64 * kMiB;  // Proxy/stream request (agents send MBs).
 inline constexpr size_t kMaxLlmReplyBytes = 64 * kMiB;     // One reply from an LLM server.
 
 // A hand-off snapshot holds the task state one level down, so it may be one level deeper.

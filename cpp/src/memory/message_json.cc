@@ -171,7 +171,7 @@ Result<ParsedToolCall> ParseToolCall(std::string_view json) {
       std::string text = it->get<std::string>();
       if (text.find_first_not_of(" \t\r\n") == std::string::npos) break;  // "" means no args.
       // JSON inside a string: the envelope's check did not see its brackets.
-      if (Status s = CheckJsonLimits(text, "the arguments", kMaxMessageBytes); !s.ok()) {
+      if (Status s = CheckJsonLimits(text, "the arguments text", kMaxMessageBytes); !s.ok()) {
         call.error = s.message();
         return call;
       }
