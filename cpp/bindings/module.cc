@@ -9,6 +9,7 @@ void RegisterEngine(py::module_& m);
 void RegisterNet(py::module_& m);
 void RegisterStream(py::module_& m);
 void RegisterMemory(py::module_& m);
+void RegisterJsonLimits(py::module_& m);
 }  // namespace vmllm
 
 PYBIND11_MODULE(_core, m) {
@@ -18,4 +19,5 @@ PYBIND11_MODULE(_core, m) {
   vmllm::RegisterNet(m);
   vmllm::RegisterStream(m);
   vmllm::RegisterMemory(m);
+  vmllm::RegisterJsonLimits(m);
 }

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
-from . import _core
+from . import _core, _json_limits
 from .errors import InvalidArgumentError
 
 __all__ = ["ConversationMemory", "MemoryBlock", "ToolResult"]
@@ -96,10 +96,10 @@ def _json_arg(value: Any, what: str) -> str:
     if isinstance(value, (str, bytes)):
         return value.decode() if isinstance(value, bytes) else value
     if isinstance(value, Mapping):
-        return json.dumps(value, ensure_ascii=False)
+        return _json_limits.dumps(value, what, ensure_ascii=False)
     dump = getattr(value, "model_dump", None)  # pydantic objects from the openai/anthropic SDKs
     if callable(dump):
-        return json.dumps(dump(), ensure_ascii=False)
+        return _json_limits.dumps(dump(), what, ensure_ascii=False)
     raise InvalidArgumentError(f"{what} must be a dict or JSON text, not {type(value).__name__}")
 
 

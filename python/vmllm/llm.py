@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
-from . import _core
+from . import _core, _json_limits
 from .errors import BackendUnavailableError, InvalidArgumentError
 
 Message = dict[str, Any]
@@ -91,9 +91,13 @@ def _coerce_call(call: Any, index: int) -> ToolCall:
                 "args": getattr(call, "args", {})}
     if "function" in call:  # OpenAI wire format
         fn = call["function"]
+        text = fn.get("arguments") or "{}"
         try:
-            args = json.loads(fn.get("arguments") or "{}")
-        except json.JSONDecodeError:
+            # A model's arguments are untrusted: over the limits they stay raw, like bad JSON.
+            if isinstance(text, (str, bytes)):
+                _json_limits.check(text, "tool call arguments", "message_bytes")
+            args = json.loads(text)
+        except (json.JSONDecodeError, InvalidArgumentError):
             args = {"_raw": fn.get("arguments")}
         return ToolCall(str(call.get("id") or f"call_{index}"), str(fn.get("name", "")),
                         args if isinstance(args, dict) else {"_raw": args})
@@ -162,7 +166,8 @@ class OpenAIChatBackend:
         body: dict[str, Any] = {"model": self.model, "messages": messages}
         if tools:
             body["tools"] = tools
-        data = json.loads(self._client.complete(json.dumps(body)))
+        # The core refuses a request or a reply over the JSON limits before parsing either.
+        data = json.loads(self._client.complete(_json_limits.dumps(body, "chat request")))
         try:
             message = data["choices"][0]["message"]
         except (KeyError, IndexError, TypeError) as exc:

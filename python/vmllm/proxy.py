@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import _core
+from . import _core, _json_limits
 from .errors import InvalidArgumentError
 
 _ROUTES = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
@@ -176,8 +176,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib name.
         started = time.perf_counter()
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
         route = _ROUTES.get(self.path.split("?", 1)[0])
+        limit = _json_limits.JSON_LIMITS["request_body_bytes"]
+        if route is not None and length > limit:
+            # Refused unread, so the connection cannot be reused: close it.
+            self.close_connection = True
+            with self.server.metrics.lock:
+                self.server.metrics.bad_requests += 1
+            self._error(413, "invalid_request_error", f"vmllm proxy: request body is {length} "
+                        f"bytes; the limit is {limit} bytes (vmllm JSON limits)")
+            self.server.metrics.count(route, 413, time.perf_counter() - started)
+            return
+        body = self.rfile.read(length) if length > 0 else b""
         if route is None:
             self._forward_raw(body)
             return
@@ -186,6 +196,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, wire: str, body: bytes) -> int:
         try:
+            # Before json.loads, which recurses: InvalidArgumentError past the core's limits.
+            _json_limits.check(body, "request body", "request_body_bytes")
             request = json.loads(body)
             if not isinstance(request, dict):
                 raise ValueError("the body must be a JSON object")

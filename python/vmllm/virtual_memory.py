@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, Union
 
-from . import _backends, _core
+from . import _backends, _core, _json_limits
 from ._llm import Backends
 from .errors import InvalidArgumentError
 from .tokenizers import TokenizerSpec
@@ -322,9 +322,12 @@ class VirtualMemory:
     def hand_off(self, task_state: Any = None) -> str:
         """A JSON snapshot for another agent: ``task_state`` (any JSON-serialisable value),
         the active page ids, swap page ids of the same documents and summaries. Pointers, not
-        payloads: the receiver reads the pages from the shared store."""
+        payloads: the receiver reads the pages from the shared store. ``task_state`` may nest
+        at most 128 deep and take 16 MiB as JSON (see README, Limits)."""
         try:
-            state = json.dumps({} if task_state is None else task_state)
+            state = _json_limits.dumps({} if task_state is None else task_state, "task_state")
+        except InvalidArgumentError:
+            raise  # Too deep: already says so.
         except (TypeError, ValueError) as exc:
             raise InvalidArgumentError(f"task_state is not JSON-serialisable: {exc}") from exc
         return str(self._pager.hand_off(state))

@@ -4,11 +4,14 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "vmllm/json_limits.h"
+
 namespace vmllm {
 
 using nlohmann::json;
 
 Status ValidateJson(std::string_view text) {
+  VMLLM_RETURN_IF_ERROR(CheckJsonLimits(text, "task state", kMaxTaskStateBytes));
   if (!json::accept(text.begin(), text.end())) {
     return Status::InvalidArgument("task state is not valid JSON");
   }
@@ -32,6 +35,9 @@ std::string SnapshotToJson(const Snapshot& s) {
 }
 
 Result<Snapshot> SnapshotFromJson(std::string_view text) {
+  // Before parsing: nlohmann recurses once per level.
+  VMLLM_RETURN_IF_ERROR(
+      CheckJsonLimits(text, "hand-off snapshot", kMaxHandOffBytes, kMaxHandOffDepth));
   json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("hand-off snapshot is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument("hand-off snapshot is not a JSON object");
@@ -54,6 +60,10 @@ Result<Snapshot> SnapshotFromJson(std::string_view text) {
     s.snapshot_id = j.value("snapshot_id", std::string());
     s.created_at = j.value("created_at", 0.0);
     s.task_state_json = j.contains("task_state") ? j["task_state"].dump() : "{}";
+    // Its depth is within kMaxJsonDepth (the snapshot's, less the envelope); its size is not.
+    if (s.task_state_json.size() > kMaxTaskStateBytes) {
+      return CheckJsonLimits(s.task_state_json, "the snapshot's task state", kMaxTaskStateBytes);
+    }
   } catch (const json::exception& e) {
     return Status::InvalidArgument(std::string("hand-off snapshot has a field of the wrong type: ") +
                                    e.what());

@@ -22,10 +22,12 @@ struct Snapshot {
   std::map<std::string, std::string> compressed_summaries;
 };
 
-// InvalidArgument when `json` is not valid JSON.
+// InvalidArgument when `json` is not valid JSON or exceeds kMaxTaskStateBytes or kMaxJsonDepth
+// (vmllm/json_limits.h).
 Status ValidateJson(std::string_view json);
 std::string SnapshotToJson(const Snapshot& snapshot);
-// InvalidArgument when `json` is malformed or lacks the snapshot's fields.
+// InvalidArgument when `json` is malformed, lacks the snapshot's fields, exceeds kMaxHandOffBytes
+// or kMaxHandOffDepth, or holds a task state over kMaxTaskStateBytes.
 Result<Snapshot> SnapshotFromJson(std::string_view json);
 // A random 128-bit id in UUID text form.
 std::string NewSnapshotId();

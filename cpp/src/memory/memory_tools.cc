@@ -10,6 +10,7 @@
 
 #include "memory/conversation_memory_impl.h"
 #include "memory/message_json.h"
+#include "vmllm/json_limits.h"
 
 namespace vmllm {
 namespace {
@@ -258,6 +259,9 @@ Result<std::string> ConversationMemoryImpl::RunToolLocked(const ParsedToolCall& 
 Result<ToolOutcome> ConversationMemoryImpl::Execute(std::string_view tool_call_json, bool append) {
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
+  // Over the JSON limits is the caller's error, not a model's mistake to retry: raise, as
+  // Append does, instead of answering with a failed call.
+  VMLLM_RETURN_IF_ERROR(CheckJsonLimits(tool_call_json, "tool call", kMaxMessageBytes));
   ToolOutcome out;
   auto call = ParseToolCall(tool_call_json);
   if (!call.ok()) {

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vmllm/json_limits.h"
+
 namespace vmllm {
 namespace {
 
@@ -14,6 +16,8 @@ std::string Dump(const Json& j) {
 }
 
 Result<Json> ParseObject(std::string_view text, const char* what) {
+  // Before parsing: nlohmann recurses once per level, and what is stored must load in Python.
+  VMLLM_RETURN_IF_ERROR(CheckJsonLimits(text, what, kMaxMessageBytes));
   Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument(std::string(what) + " is not valid JSON");
   if (!j.is_object()) return Status::InvalidArgument(std::string(what) + " must be a JSON object");
@@ -166,6 +170,11 @@ Result<ParsedToolCall> ParseToolCall(std::string_view json) {
     if (it->is_string()) {
       std::string text = it->get<std::string>();
       if (text.find_first_not_of(" \t\r\n") == std::string::npos) break;  // "" means no args.
+      // JSON inside a string: the envelope's check did not see its brackets.
+      if (Status s = CheckJsonLimits(text, "the arguments text", kMaxMessageBytes); !s.ok()) {
+        call.error = s.message();
+        return call;
+      }
       args = Json::parse(text, nullptr, false);
       if (args.is_discarded()) {
         call.error = "the arguments are not valid JSON";

@@ -27,7 +27,8 @@ struct ParsedMessage {
   std::string tool_call_id;                 // A tool message's call.
 };
 
-// REQUIRES nothing: any input is checked. Content may be a string, null (an assistant message
+// REQUIRES nothing: any input is checked, first against kMaxMessageBytes and kMaxJsonDepth
+// (vmllm/json_limits.h). Content may be a string, null (an assistant message
 // with tool calls) or a list of parts whose "text" fields are searched.
 Result<ParsedMessage> ParseMessage(std::string_view json);
 

@@ -13,10 +13,14 @@
 #include <optional>
 #include <random>
 
+#include "vmllm/json_limits.h"
+
 namespace vmllm {
 namespace {
 
-constexpr size_t kMaxReplyBytes = 64u << 20;
+// The transfer stops here, so an endless reply never fills memory; the JSON check after it
+// would refuse a longer one anyway.
+constexpr size_t kMaxReplyBytes = kMaxLlmReplyBytes;
 constexpr long kPollMillis = 50;  // Bounds how long a cancellation waits to be noticed.
 
 double NowSeconds() {

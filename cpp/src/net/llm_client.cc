@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "net/http_client.h"
+#include "vmllm/json_limits.h"
 
 namespace vmllm {
 namespace {
@@ -45,6 +46,7 @@ class LlmClientImpl : public LlmClient {
     const std::string url = base_url_ + "/chat/completions";
     auto replies = http_.PostJson(url, {Dump(body)}, cancel);
     if (!replies[0].ok()) return replies[0].status();
+    VMLLM_RETURN_IF_ERROR(CheckReply(url, *replies[0]));
     json reply = json::parse(*replies[0], nullptr, /*allow_exceptions=*/false);
     if (reply.is_discarded()) return Malformed(url, "the reply is not JSON", *replies[0]);
     const json* content = nullptr;
@@ -64,6 +66,8 @@ class LlmClientImpl : public LlmClient {
 
   Result<std::string> Complete(std::string_view request_json,
                                const std::atomic<bool>* cancel) override {
+    VMLLM_RETURN_IF_ERROR(
+        CheckJsonLimits(request_json, "a chat completion request", kMaxRequestBodyBytes));
     json body = json::parse(request_json.begin(), request_json.end(), nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
       return Status::InvalidArgument("a chat completion request must be a JSON object");
@@ -71,6 +75,7 @@ class LlmClientImpl : public LlmClient {
     const std::string url = base_url_ + "/chat/completions";
     auto replies = http_.PostJson(url, {std::string(request_json)}, cancel);
     if (!replies[0].ok()) return replies[0].status();
+    VMLLM_RETURN_IF_ERROR(CheckReply(url, *replies[0]));
     json reply = json::parse(*replies[0], nullptr, /*allow_exceptions=*/false);
     if (reply.is_discarded() || !reply.is_object()) {
       return Malformed(url, "the reply is not a JSON object", *replies[0]);
@@ -111,6 +116,12 @@ class LlmClientImpl : public LlmClient {
   }
 
  private:
+  // A server's reply is untrusted input too: limited before it is parsed.
+  Status CheckReply(const std::string& url, const std::string& reply) {
+    Status s = CheckJsonLimits(reply, "the reply", kMaxLlmReplyBytes);
+    return s.ok() ? s : Malformed(url, s.message(), reply);
+  }
+
   Status Malformed(const std::string& url, const std::string& why, const std::string& reply) {
     return Status::InvalidArgument(http_.Scrub("malformed reply from " + url + ": " + why +
                                                " (reply begins: " + reply.substr(0, 200) + ")"));
@@ -119,6 +130,7 @@ class LlmClientImpl : public LlmClient {
   // Fills out[0..count) from {"data": [{"index": i, "embedding": [...]}, ...]}.
   Status ParseEmbeddings(const std::string& url, const std::string& text, size_t count,
                          std::vector<float>* out) {
+    VMLLM_RETURN_IF_ERROR(CheckReply(url, text));
     json reply = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (reply.is_discarded()) return Malformed(url, "the reply is not JSON", text);
     if (!reply.is_object() || !reply.contains("data") || !reply["data"].is_array()) {

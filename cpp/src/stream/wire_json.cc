@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stream/conversation.h"
+#include "vmllm/json_limits.h"
 
 namespace vmllm {
 namespace {
@@ -48,6 +49,15 @@ bool LooksLikeError(const std::string& text) {
 }
 
 Status Bad(const std::string& what) { return Status::InvalidArgument("malformed request: " + what); }
+
+// Tool arguments are JSON inside a JSON string: the body's check did not see their brackets.
+// Arguments over the limits are treated as unparseable.
+json ParseArguments(const std::string& text) {
+  if (!CheckJsonLimits(text, "arguments", kMaxRequestBodyBytes).ok()) {
+    return json(json::value_t::discarded);
+  }
+  return json::parse(text.empty() ? "{}" : text, nullptr, false);
+}
 
 class JsonWireRequest : public WireRequest {
  public:
@@ -258,6 +268,8 @@ class JsonWireRequest : public WireRequest {
 }  // namespace
 
 Result<std::unique_ptr<WireRequest>> ParseWireRequest(WireFormat wire, const std::string& body) {
+  // Before parsing: nlohmann parses, dumps and destroys recursively.
+  VMLLM_RETURN_IF_ERROR(CheckJsonLimits(body, "request body", kMaxRequestBodyBytes));
   try {
     json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) return Status::InvalidArgument("malformed request: not valid JSON");
@@ -270,6 +282,7 @@ Result<std::unique_ptr<WireRequest>> ParseWireRequest(WireFormat wire, const std
 }
 
 Result<std::vector<ToolCall>> ParseResponseCalls(WireFormat wire, const std::string& response) {
+  VMLLM_RETURN_IF_ERROR(CheckJsonLimits(response, "upstream response", kMaxLlmReplyBytes));
   try {
     json doc = json::parse(response, nullptr, false);
     if (doc.is_discarded() || !doc.is_object()) {
@@ -309,6 +322,8 @@ Result<std::vector<ToolCall>> ParseResponseCalls(WireFormat wire, const std::str
 Result<std::string> AppendToolExchange(
     WireFormat wire, const std::string& request, const std::string& response,
     const std::vector<std::pair<std::string, std::string>>& results) {
+  VMLLM_RETURN_IF_ERROR(CheckJsonLimits(request, "request body", kMaxRequestBodyBytes));
+  VMLLM_RETURN_IF_ERROR(CheckJsonLimits(response, "upstream response", kMaxLlmReplyBytes));
   try {
     json req = json::parse(request, nullptr, false);
     json resp = json::parse(response, nullptr, false);
@@ -339,6 +354,9 @@ Result<std::string> AppendToolExchange(
 }
 
 std::pair<std::string, std::string> CanonicalArguments(const std::string& text) {
+  if (!CheckJsonLimits(text, "arguments", kMaxRequestBodyBytes).ok()) {
+    return {text, text.substr(0, 80)};  // As for arguments that are not JSON.
+  }
   sorted_json args = sorted_json::parse(text.empty() ? "{}" : text, nullptr, false);
   if (args.is_discarded()) return {text, text.substr(0, 80)};
   std::string canonical = args.dump(-1, ' ', false, sorted_json::error_handler_t::replace);
@@ -368,7 +386,7 @@ std::pair<std::string, std::string> CanonicalArguments(const std::string& text) 
 
 std::vector<std::string> StringListArgument(const std::string& text, const std::string& field) {
   std::vector<std::string> out;
-  json args = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  json args = ParseArguments(text);
   if (args.is_discarded() || !args.is_object() || !args.contains(field)) return out;
   const json& v = args[field];
   if (v.is_string()) out.push_back(v.get<std::string>());
@@ -381,7 +399,7 @@ std::vector<std::string> StringListArgument(const std::string& text, const std::
 }
 
 std::string StringArgument(const std::string& text, const std::string& field) {
-  json args = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  json args = ParseArguments(text);
   if (args.is_discarded() || !args.is_object() || !args.contains(field) || !args[field].is_string()) {
     return "";
   }
@@ -389,7 +407,7 @@ std::string StringArgument(const std::string& text, const std::string& field) {
 }
 
 long IntArgument(const std::string& text, const std::string& field, long fallback) {
-  json args = json::parse(text.empty() ? "{}" : text, nullptr, false);
+  json args = ParseArguments(text);
   if (args.is_discarded() || !args.is_object() || !args.contains(field)) return fallback;
   if (args[field].is_number_integer()) return args[field].get<long>();
   if (args[field].is_string()) {
