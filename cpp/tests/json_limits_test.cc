@@ -123,10 +123,10 @@ TEST(JsonLimitsEntryPoints, DeepSnapshotIsRefused) {
 }
 
 TEST(JsonLimitsEntryPoints, DeepMessageIsRefusedAndOneUnderTheLimitParses) {
-  // The message object is level 1 and the content list level 2; parts nest below.
+  // The message object is level 1, the content list level 2, the part level 3.
   auto message = [](size_t depth) {
     return "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\",\"x\":" +
-           NestedArrays(depth - 2) + "}]}";
+           NestedArrays(depth - 3) + "}]}";
   };
   auto ok = ParseMessage(message(kMaxJsonDepth));
   EXPECT_TRUE(ok.ok()) << ok.status().ToString();
