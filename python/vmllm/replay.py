@@ -31,6 +31,15 @@ class Session:
     messages: int
 
 
+def sample_traces() -> list[Path]:
+    """A small sample of real recorded sessions shipped with vmllm (20 tau-bench airline
+    sessions and two SWE-agent sessions, MIT; see ``sample_traces/README.md``), so replay can be
+    tried anywhere. The repository's ``data/traces`` holds the full sets."""
+    root = Path(__file__).with_name("sample_traces")
+    return [root / "tau-bench-gpt-4o-airline-sample.json",
+            *sorted((root / "swe-agent").glob("*.traj"))]
+
+
 def policy_names() -> list[str]:
     """Every policy replay accepts: ``tau``, the eviction policies, and ``belady``."""
     return list(_core.replay_policy_names())
