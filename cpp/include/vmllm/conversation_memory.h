@@ -40,20 +40,11 @@
 #include "vmllm/clock.h"
 #include "vmllm/compressor.h"
 #include "vmllm/embedder.h"
+#include "vmllm/memory_records.h"
 #include "vmllm/status.h"
 #include "vmllm/tokenizer.h"
 
 namespace vmllm {
-
-// One working-memory block. `limit` counts characters (Unicode code points) of `value`.
-struct MemoryBlock {
-  std::string block_id;  // Empty on creation: "<agent_id>/<label>" is used.
-  std::string label;
-  std::string value;
-  size_t limit = 2000;
-  std::string description;
-  bool read_only = false;
-};
 
 struct ConversationMemoryOptions {
   std::string path;                  // Store directory (created if missing). Required.
@@ -79,15 +70,6 @@ struct ConversationMemoryOptions {
 };
 
 // A stored message or passage found by a search.
-struct MemoryHit {
-  int64_t id = 0;
-  double timestamp = 0;    // Seconds since the Unix epoch.
-  std::string role;        // "archival" for passages.
-  std::string content;     // The searchable text.
-  std::string json;        // The message as stored (passages: empty).
-  double score = 0;
-};
-
 struct MemorySearchPage {
   std::vector<MemoryHit> hits;
   size_t page = 0;

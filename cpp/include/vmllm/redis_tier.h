@@ -21,29 +21,11 @@
 #include <string>
 #include <string_view>
 
+#include "vmllm/redis_options.h"
 #include "vmllm/status.h"
 #include "vmllm/tier.h"
 
 namespace vmllm {
-
-struct RedisOptions {
-  std::string host = "127.0.0.1";
-  int port = 6379;
-  std::string unix_socket;  // When set, host and port are ignored.
-  int db = 0;
-  std::string user;         // ACL user (Redis 6+); empty: AUTH with the password alone.
-  std::string password;     // Empty: no AUTH.
-  double connect_timeout_seconds = 1.0;
-  double command_timeout_seconds = 1.0;
-  double retry_backoff_seconds = 1.0;  // No reconnect attempt sooner than this after a failure.
-};
-
-// Parses "redis://[[user]:password@]host[:port][/db][?query]" or
-// "unix://[[user]:password@]/path/to/redis.sock[?db=N&...]". Query parameters (all optional):
-// db, timeout (command timeout, seconds), connect_timeout, backoff (reconnect back-off).
-// User and password may be percent-encoded. InvalidArgument names what is wrong; "rediss://"
-// (TLS) is not supported.
-Result<RedisOptions> ParseRedisUrl(std::string_view url);
 
 struct RedisTierOptions {
   RedisOptions redis;
@@ -56,8 +38,9 @@ struct RedisTierOptions {
 // unreachable server. InvalidArgument for a bad prefix or store id.
 Result<std::unique_ptr<Tier>> NewRedisTier(RedisTierOptions options);
 
-// The Redis tier for the store in directory `store_path` (created if missing): reads the store's
-// Redis namespace id from its meta table, creating it on first use, then calls NewRedisTier.
+// The Redis tier for the store in directory `store_path` (created if missing), its keys under
+// the store's id (DiskStore::store_id), so a store made anew at the same path never reads the
+// old one's entries.
 Result<std::unique_ptr<Tier>> OpenRedisTier(std::string_view url, const std::string& store_path,
                                             double ttl_seconds);
 

@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "vmllm/redis_tier.h"
+#include "vmllm/redis_options.h"
 #include "vmllm/status.h"
 
 struct redisContext;

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "vmllm/redis_tier.h"
+#include "vmllm/redis_options.h"
 
 namespace vmllm {
 namespace {

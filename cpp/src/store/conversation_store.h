@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "vmllm/conversation_memory.h"
+#include "vmllm/memory_records.h"
 #include "vmllm/status.h"
 
 struct sqlite3;
