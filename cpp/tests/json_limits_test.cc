@@ -123,10 +123,10 @@ TEST(JsonLimitsEntryPoints, DeepSnapshotIsRefused) {
 }
 
 TEST(JsonLimitsEntryPoints, DeepMessageIsRefusedAndOneUnderTheLimitParses) {
-  // The message object is level 1 and the content list level 2; parts nest below.
+  // The message object, the content list and the part are levels 1 to 3; `x` nests below.
   auto message = [](size_t depth) {
     return "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\",\"x\":" +
-           NestedArrays(depth - 2) + "}]}";
+           NestedArrays(depth - 3) + "}]}";
   };
   auto ok = ParseMessage(message(kMaxJsonDepth));
   EXPECT_TRUE(ok.ok()) << ok.status().ToString();
