@@ -123,7 +123,7 @@ TEST(JsonLimitsEntryPoints, DeepSnapshotIsRefused) {
 }
 
 TEST(JsonLimitsEntryPoints, DeepMessageIsRefusedAndOneUnderTheLimitParses) {
-  // The message object is level 1, the content list level 2, the part level 3.
+  // The message object, the content list and the part are levels 1 to 3; `x` nests below.
   auto message = [](size_t depth) {
     return "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\",\"x\":" +
            NestedArrays(depth - 3) + "}]}";
