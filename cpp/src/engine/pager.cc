@@ -16,6 +16,7 @@
 #include "store/l1_context.h"
 #include "store/page_table.h"
 #include "store/vector_index.h"
+#include "util/hash.h"
 #include "vmllm/chunker.h"
 #include "vmllm/eviction_policy.h"
 #include "vmllm/utf8.h"
@@ -32,12 +33,6 @@ constexpr size_t kDirtyFlushThreshold = 4096;
 // k=60). A learned embedder gets equal weight.
 constexpr double kRrfK = 10;
 constexpr double kHashingKeywordWeight = 3.0;
-
-uint64_t ContentHash(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 int TierIndex(TierId t) { return static_cast<int>(t) - 1; }
 

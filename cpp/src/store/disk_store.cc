@@ -9,12 +9,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/hash.h"
 #include "vmllm/backend_events.h"
 
 namespace vmllm {
 namespace {
 
-constexpr const char* kFormatVersion = "1";
+// 2: content hashes are FNV-1a with its standard offset basis (version 1 had a digit missing).
+constexpr const char* kFormatVersion = "2";
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -100,7 +102,34 @@ bool HasVectorSnapshots(const std::string& dir) {
   return found;
 }
 
+// SQL function vmllm_content_hash(text): ContentHash of the value's bytes, for migrations.
+void SqlContentHash(sqlite3_context* context, int, sqlite3_value** args) {
+  const void* data = sqlite3_value_blob(args[0]);
+  std::string_view text(static_cast<const char*>(data), data ? sqlite3_value_bytes(args[0]) : 0);
+  sqlite3_result_int64(context, static_cast<sqlite3_int64>(ContentHash(text)));
+}
+
 }  // namespace
+
+// Brings a store of an older format to this one, inside the open transaction.
+Status DiskStore::Migrate(const std::string& from) {
+  if (from != "1") {
+    return Status::StorageError("store '" + file_ + "' has format version " + from +
+                                "; this vmllm reads version " + kFormatVersion);
+  }
+  if (sqlite3_create_function_v2(db_, "vmllm_content_hash", 1,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, SqlContentHash,
+                                 nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return Error("register vmllm_content_hash");
+  }
+  // Version 1 hashed with another offset basis: rehash every page, and drop the summary cache
+  // (a cache keyed by those hashes).
+  VMLLM_RETURN_IF_ERROR(Exec("UPDATE pages SET hash = vmllm_content_hash(text);"
+                             "DROP TABLE IF EXISTS summary_cache;"));
+  PostBackendWarning("store '" + file_ + "' migrated from format version " + from + " to " +
+                     kFormatVersion);
+  return SetMeta("format_version", kFormatVersion);
+}
 
 Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& dir) {
   // synchronous=FULL: a committed ingest survives power loss, not only a process crash.
@@ -138,8 +167,7 @@ Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& dir) {
     } else if (!version->has_value()) {
       s = store->SetMeta("format_version", kFormatVersion);
     } else if (**version != kFormatVersion) {
-      s = Status::StorageError("store '" + file + "' has format version " + **version +
-                               "; this vmllm reads version " + kFormatVersion);
+      s = store->Migrate(**version);
     }
   }
   if (!s.ok()) {

@@ -58,8 +58,10 @@ struct PageStatsUpdate {
 
 class DiskStore {
  public:
-  // Opens or creates `<dir>/store.db`. StorageError when the directory cannot be created or
-  // written (read-only file system, permissions) or the file is not a vmllm store.
+  // Opens or creates `<dir>/store.db`, migrating a store of an older format in place.
+  // StorageError when the directory cannot be created or written (read-only file system,
+  // permissions), the file is not a vmllm store, or its format is one this release cannot read
+  // (the message names both versions).
   static Result<std::unique_ptr<DiskStore>> Open(const std::string& dir);
   ~DiskStore();
   DiskStore(const DiskStore&) = delete;
@@ -131,6 +133,8 @@ class DiskStore {
   Result<sqlite3_stmt*> Prepare(const char* sql);
 
   Status EnsureSummaryCache();
+  // Migrates a store of format `from` to this release's, or fails naming both versions.
+  Status Migrate(const std::string& from);
 
   sqlite3* db_ = nullptr;
   std::string file_;

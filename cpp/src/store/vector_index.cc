@@ -18,6 +18,7 @@
 
 #include "store/disk_store.h"
 #include "util/checksum.h"
+#include "util/hash.h"
 #include "vmllm/backend_events.h"
 
 namespace vmllm {
@@ -27,12 +28,6 @@ constexpr size_t kInitialCapacity = 1024;
 constexpr size_t kGraphM = 16;
 constexpr size_t kEfConstruction = 100;
 constexpr size_t kCatchUpBatch = 256;
-
-uint64_t Fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 // "index-<embedder hash>-<store id>-<watermark>-<checksum>.hnsw": only hex digits and numbers,
 // never user text. The store id ties a snapshot to the store.db it was made from (a store.db
@@ -195,7 +190,7 @@ struct VectorIndex::Impl {
       : embedder(e),
         dir(std::move(d)),
         store_id(std::move(id)),
-        embedder_hash(Fnv1a(e->Name() + "/" + std::to_string(e->Dimension()))),
+        embedder_hash(Fnv1a64(e->Name() + "/" + std::to_string(e->Dimension()))),
         space(e->Dimension()) {}
 
   void Fresh() {

@@ -17,6 +17,8 @@
 #include <algorithm>
 #include <climits>
 
+#include "util/hash.h"
+
 namespace vmllm {
 namespace {
 
@@ -76,11 +78,7 @@ std::string MakeStub(const std::string& page_id, const StreamPageMeta& m) {
 }
 
 std::string StreamPageId(const std::string& content) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : content) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
+  const uint64_t h = Fnv1a64(content);
   static const char kHex[] = "0123456789abcdef";
   std::string id = "p-";
   for (int shift = 60; shift >= 0; shift -= 4) id += kHex[(h >> shift) & 0xf];

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "util/hash.h"
 #include "vmllm/embedder.h"
 
 namespace vmllm {
@@ -53,16 +54,10 @@ bool IsStopword(std::string_view w) {
 }
 
 uint64_t Hash(Kind kind, std::string_view a, std::string_view b = {}) {
-  uint64_t h = 14695981039346656037ull;
-  auto mix = [&h](uint8_t byte) {
-    h ^= byte;
-    h *= 1099511628211ull;
-  };
-  mix(kind);
-  for (char c : a) mix(static_cast<uint8_t>(c));
+  const char kind_byte = static_cast<char>(kind);
+  uint64_t h = Fnv1a64(a, Fnv1a64(std::string_view(&kind_byte, 1)));
   if (!b.empty()) {
-    mix(0);  // Separator: ("ab", "c") and ("a", "bc") differ.
-    for (char c : b) mix(static_cast<uint8_t>(c));
+    h = Fnv1a64(b, Fnv1a64(std::string_view("\0", 1), h));  // ("ab","c") and ("a","bc") differ.
   }
   // FNV's low bits are weak for modulo bucketing; finish with splitmix64's mixer.
   h ^= h >> 30;
