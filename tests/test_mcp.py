@@ -114,9 +114,11 @@ def test_stdio_ingest_search_page_recall_stats_round_trip(store: str, python_env
             assert [(p["page_id"], p["text"], p["truncated"]) for p in recalled["pages"]] == \
                 [("bread::chunk_0000", SOURDOUGH, False)]
             cut = _payload(await session.call_tool(
-                "recall", {"description": "sourdough bread", "n": 1, "max_chars": 10}))
-            assert cut["pages"] == [{"page_id": "bread::chunk_0000", "text": SOURDOUGH[:10],
-                                     "truncated": True}]
+                "recall", {"description": "sourdough bread", "n": 2, "max_chars": 10}))
+            assert cut["pages"][0] == {"page_id": "bread::chunk_0000", "text": SOURDOUGH[:10],
+                                       "truncated": True}
+            # Past the budget: still listed, as it is in L1 now, but with no text.
+            assert cut["pages"][1:] == [{"page_id": breaker_page, "text": "", "truncated": True}]
 
             released = _payload(await session.call_tool("release", {"page_id": breaker_page}))
             assert released == {"page_id": breaker_page, "released": True}
@@ -154,6 +156,7 @@ def test_bad_arguments_and_missing_pages_are_tool_errors_and_the_server_lives_on
                 ("ingest", {"doc_id": "", "text": "x"}),
                 ("ingest", {"doc_id": ["ops"], "text": "x"}),
                 ("page", {"page_id": None}),
+                ("no_such_tool", {}),
             ]
             for name, arguments in bad_calls:
                 result = await session.call_tool(name, arguments)
@@ -253,3 +256,10 @@ def test_missing_sdk_says_how_to_install_it(store: str, monkeypatch: pytest.Monk
     assert main(["mcp", "--store", store]) == 2
     assert "pip install 'vmllm[mcp]'" in capsys.readouterr().err
     assert not Path(store).exists()
+
+
+def test_only_loopback_addresses_count_as_local() -> None:
+    local = ["127.0.0.1", "127.3.2.1", "::1", "localhost"]
+    remote = ["0.0.0.0", "::", "192.168.1.10", "example.org", ""]
+    assert [mcp_server._is_loopback(h) for h in local] == [True] * len(local)
+    assert [mcp_server._is_loopback(h) for h in remote] == [False] * len(remote)

@@ -160,8 +160,9 @@ def build_server(vm: VirtualMemory, name: str = "vmllm") -> Any:
         """Resolve a page fault described in words: find the best `n` pages of the vmllm
         store and page them into the agent's L1, returning their text, best first.
 
-        Bounded: at most `n` pages and `max_chars` characters of text (a longer page is cut
-        and marked truncated; read it whole with `page`); stops early when L1 is full."""
+        Bounded: at most `n` pages and `max_chars` characters of text in all (a page past
+        the budget is cut, even to nothing, and marked truncated; read it whole with `page`);
+        stops early when L1 is full."""
         try:
             resident = vm.fault(description, n=n)
             pages = []
@@ -169,11 +170,10 @@ def build_server(vm: VirtualMemory, name: str = "vmllm") -> Any:
             for page_id in resident:
                 # An L1 hit now: what L1 holds (the summary, if the page came back compressed).
                 text = vm.request_page(page_id)
+                # Past the budget a page is still listed (it is in L1 now), with no text.
                 cut = text[:budget]
                 budget -= len(cut)
                 pages.append({"page_id": page_id, "text": cut, "truncated": len(cut) < len(text)})
-                if budget <= 0:
-                    break
         except (VmllmError, KeyError) as exc:
             raise _tool_error(exc) from exc
         return {"description": description, "pages": pages,
