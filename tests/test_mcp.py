@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-pytest.importorskip("mcp.server.mcpserver", reason="needs the MCP SDK 2.x: pip install 'vmllm[mcp]'")
+pytest.importorskip("mcp.server.mcpserver",
+                    reason="needs the MCP SDK 2.x: pip install 'vmllm[mcp]'")
 
 from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
@@ -41,7 +42,8 @@ def _bounded(coro: Awaitable[T]) -> T:
 @asynccontextmanager
 async def _stdio_session(store: str, env: dict[str, str],
                          log: Path) -> AsyncIterator[tuple[Any, Any]]:
-    """An initialised client session, and the server's answer to `initialize`, with `python -m vmllm mcp --store STORE` over stdio."""
+    """An initialised client session with `python -m vmllm mcp --store STORE` over stdio,
+    and the server's answer to `initialize`."""
     params = StdioServerParameters(command=sys.executable,
                                    args=["-m", "vmllm", "mcp", "--store", store], env=env)
     with log.open("w") as errlog:  # The server's stderr, for the no-secrets check.
@@ -52,6 +54,12 @@ async def _stdio_session(store: str, env: dict[str, str],
 
 def _text(result: Any) -> str:
     return "".join(block.text for block in result.content if block.type == "text")
+
+
+async def _resource_text(session: Any, uri: str) -> str:
+    contents = (await session.read_resource(uri)).contents
+    assert len(contents) == 1
+    return str(contents[0].text)
 
 
 def _payload(result: Any) -> Any:
@@ -88,7 +96,8 @@ def test_stdio_ingest_search_page_recall_stats_round_trip(store: str, python_env
                 "ingest", {"doc_id": "ops/breaker.md", "text": BREAKER}))
             bread = _payload(await session.call_tool(
                 "ingest", {"doc_id": "bread", "text": SOURDOUGH}))
-            assert breaker == {"doc_id": "ops/breaker.md", "page_ids": ["ops/breaker.md::chunk_0000"]}
+            assert breaker == {"doc_id": "ops/breaker.md",
+                               "page_ids": ["ops/breaker.md::chunk_0000"]}
             assert bread["page_ids"] == ["bread::chunk_0000"]
             breaker_page = breaker["page_ids"][0]
 
@@ -128,12 +137,12 @@ def test_stdio_ingest_search_page_recall_stats_round_trip(store: str, python_env
             # Resources read the store without paging anything in.
             page = await session.read_resource(f"vmllm://page/{breaker_page}")
             assert [c.text for c in page.contents] == [BREAKER]
-            documents = json.loads((await session.read_resource("vmllm://documents")).contents[0].text)
+            documents = json.loads(await _resource_text(session, "vmllm://documents"))
             assert documents == {"documents": [{"doc_id": "bread", "pages": 1},
                                                {"doc_id": "ops/breaker.md", "pages": 1}]}
-            stats_resource = json.loads((await session.read_resource("vmllm://stats")).contents[0].text)
+            stats_resource = json.loads(await _resource_text(session, "vmllm://stats"))
             assert stats_resource["total_pages"] == 2
-            context = (await session.read_resource("vmllm://context")).contents[0].text
+            context = await _resource_text(session, "vmllm://context")
             assert "[bread::chunk_0000]" in context and breaker_page not in context
 
     _bounded(body())
@@ -145,7 +154,8 @@ def test_bad_arguments_and_missing_pages_are_tool_errors_and_the_server_lives_on
 
     async def body() -> None:
         async with _stdio_session(store, python_env, log) as (session, _):
-            ingested = _payload(await session.call_tool("ingest", {"doc_id": "ops", "text": BREAKER}))
+            ingested = _payload(await session.call_tool("ingest",
+                                                        {"doc_id": "ops", "text": BREAKER}))
             bad_calls = [
                 ("search", {"query": "breaker", "n": 0}),
                 ("search", {"query": "breaker", "n": mcp_server.MAX_SEARCH_RESULTS + 1}),

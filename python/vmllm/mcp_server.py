@@ -35,6 +35,7 @@ MAX_RECALL_CHARS = 400_000
 #: Largest text one ingest call accepts (characters); bigger documents: ``vmllm ingest``.
 MAX_INGEST_CHARS = 16 << 20
 MAX_ID_CHARS = 1024
+MAX_QUERY_CHARS = 8192
 DEFAULT_PORT = 8000
 _INSTALL_HINT = "pip install 'vmllm[mcp]'"
 
@@ -45,8 +46,7 @@ class MissingSDKError(ImportError):
 
 def _import_sdk() -> Any:
     try:
-        from mcp.server.mcpserver import MCPServer  # noqa: F401  (mcp >= 2)
-        import mcp.server.mcpserver as sdk
+        import mcp.server.mcpserver as sdk  # MCPServer is mcp 2.x; mcp 1.x lacks the module.
     except ImportError as exc:
         raise MissingSDKError(
             f"vmllm mcp needs the MCP Python SDK 2.x (Python >= 3.10): {_INSTALL_HINT} "
@@ -112,7 +112,7 @@ def build_server(vm: VirtualMemory, name: str = "vmllm") -> Any:
 
     @server.tool(annotations=read_only)
     def search(
-        query: Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS * 8,
+        query: Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS,
                                     description="What to look for, in words.")],
         n: Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS,
                                 description="How many pages to return.")] = 5,
@@ -149,7 +149,7 @@ def build_server(vm: VirtualMemory, name: str = "vmllm") -> Any:
 
     @server.tool(structured_output=False)
     def recall(
-        description: Annotated[str, Field(min_length=1, max_length=MAX_ID_CHARS * 8,
+        description: Annotated[str, Field(min_length=1, max_length=MAX_QUERY_CHARS,
                                           description="What you need to know, in words.")],
         n: Annotated[int, Field(ge=1, le=MAX_RECALL_PAGES,
                                 description="Most pages to bring in.")] = 3,
