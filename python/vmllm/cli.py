@@ -206,6 +206,11 @@ def run_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_mcp(args: argparse.Namespace) -> int:
+    from . import mcp_server  # Lazy: the MCP SDK is an optional extra (vmllm[mcp]).
+    return mcp_server.run_cli(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vmllm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -241,6 +246,17 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--store", required=True)
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(run=run_stats)
+
+    mcp = sub.add_parser("mcp", help="serve a store to MCP clients (Claude, Cursor...)")
+    mcp.add_argument("--store", required=True, help="store directory (created if missing)")
+    mcp.add_argument("--http", action="store_true",
+                     help="streamable HTTP at http://HOST:PORT/mcp instead of stdio")
+    mcp.add_argument("--host", default=None, help="address to bind with --http (default "
+                     "127.0.0.1; anything else is reachable beyond this machine)")
+    mcp.add_argument("--port", type=int, default=None, help="port with --http (default 8000)")
+    mcp.add_argument("--l1-tokens", type=int, default=6000)
+    mcp.add_argument("--page-tokens", type=int, default=2000)
+    mcp.set_defaults(run=run_mcp)
 
     from . import replay as _replay  # Message-stream paging (issue 6).
     _replay.add_parser(sub)
