@@ -325,7 +325,7 @@ def test_two_threads_sharing_one_middleware_never_recall_each_others_results(vm)
     # Naming the other thread's page explicitly is refused as a tool error.
     stolen = tool_message(say("alpha", "steal tool/beta/t1")["messages"], "r2")
     assert stolen.status == "error" and "south" not in str(stolen.content)
-    assert {"type": "refused", "page_id": "tool/beta/t1"} in middleware.events
+    assert middleware.events[-1] == {"type": "refused", "page_id": "tool/beta/t1"}
 
 
 def test_without_a_thread_id_pages_are_scoped_by_the_first_message(vm):

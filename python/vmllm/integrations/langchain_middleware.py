@@ -179,7 +179,8 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
                 continue
             call_id = str(message.tool_call_id)
             if message.name == recall_name or calls.get(call_id, {}).get("name") == recall_name:
-                if call_id not in known_faults:
+                # A failed recall (refused, unknown page) brought nothing back: no fault.
+                if call_id not in known_faults and message.status != "error":
                     page = str(calls.get(call_id, {}).get("args", {}).get("page_id", ""))
                     new_faults[call_id] = page
                     self.events.append({"type": "fault", "page_id": page})
