@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("langchain_tests")
 
 from langchain_core.documents import Document  # noqa: E402
+from langchain_core.embeddings import Embeddings  # noqa: E402
 from langchain_core.tools import BaseTool  # noqa: E402
 from langchain_tests.integration_tests import (  # noqa: E402
     RetrieversIntegrationTests,
@@ -21,6 +22,7 @@ from langchain_tests.unit_tests import ToolsUnitTests  # noqa: E402
 
 import vmllm  # noqa: E402
 from conftest import paragraphs  # noqa: E402
+from llm_server import word_vector  # noqa: E402
 from vmllm.integrations.langchain import (  # noqa: E402
     RecallPageTool,
     SearchMemoryTool,
@@ -170,3 +172,52 @@ def test_recall_tool_returns_a_whole_document_and_reports_unknown_ids(vm):
     tool = RecallPageTool(vm=vm)
     assert tool.invoke({"page_id": "doc"}) == "".join(vm.read_page(i) for i in ids)
     assert "No page 'nope'" in tool.invoke({"page_id": "nope"})
+
+
+# --- maximal marginal relevance (issue 12) ---------------------------------------------------
+
+class WordEmbeddings(Embeddings):
+    """Deterministic bag-of-words vectors: texts sharing words are close."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [word_vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return word_vector(text)
+
+
+MMR_DOCS = {
+    "a": "kafka consumers commit offsets after processing each batch of records",
+    "a2": "kafka consumers commit offsets after processing every batch of records",
+    "b": "kafka brokers replicate partitions to followers in other racks",
+}
+MMR_QUERY = "kafka consumers commit offsets"
+
+
+@pytest.mark.parametrize("embedding", [WordEmbeddings(), None], ids=["embeddings", "own"])
+def test_mmr_with_lambda_zero_prefers_the_different_page_over_a_near_duplicate(vm, embedding):
+    store = VirtualMemoryVectorStore(vm, embedding)
+    store.add_texts(list(MMR_DOCS.values()), ids=list(MMR_DOCS))
+    similar = [d.id for d in store.similarity_search(MMR_QUERY, k=2)]
+    assert sorted(similar) == ["a", "a2"]  # plain similarity returns both near-duplicates
+    diverse = store.max_marginal_relevance_search(MMR_QUERY, k=2, fetch_k=3, lambda_mult=0.0)
+    assert [d.id for d in diverse] == [similar[0], "b"]
+    assert diverse[0].page_content == MMR_DOCS[similar[0]]
+    relevant = store.max_marginal_relevance_search(MMR_QUERY, k=2, fetch_k=3, lambda_mult=1.0)
+    assert [d.id for d in relevant] == similar
+    everything = store.max_marginal_relevance_search(MMR_QUERY, k=3, fetch_k=10)
+    assert sorted(d.id for d in everything) == ["a", "a2", "b"]
+    only_b = store.max_marginal_relevance_search(MMR_QUERY, k=2, filter={"x": 1})
+    assert only_b == []
+
+
+def test_mmr_by_vector_uses_the_stored_vectors_and_checks_its_arguments(vm):
+    store = VirtualMemoryVectorStore(vm, WordEmbeddings())
+    store.add_texts(list(MMR_DOCS.values()), [{"n": i} for i in range(3)], ids=list(MMR_DOCS))
+    found = store.max_marginal_relevance_search_by_vector(
+        word_vector(MMR_QUERY), k=2, fetch_k=3, lambda_mult=0.0)
+    assert len(found) == 2 and found[1].id == "b" and found[1].metadata == {"n": 2}
+    assert store.max_marginal_relevance_search_by_vector(word_vector(MMR_QUERY), k=0) == []
+    with pytest.raises(vmllm.InvalidArgumentError):
+        store.max_marginal_relevance_search(MMR_QUERY, lambda_mult=1.5)
+

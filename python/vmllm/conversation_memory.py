@@ -21,7 +21,7 @@ import threading
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Literal, Optional, Union, overload
 
 from . import _core, _json_limits
 from .errors import InvalidArgumentError
@@ -123,6 +123,99 @@ def _epoch(value: Optional[DateLike], end: bool) -> Optional[float]:
         return start.timestamp() + (86400.0 - 1e-3 if end else 0.0)
     raise InvalidArgumentError(f"a date must be a datetime, date, epoch seconds or ISO text, "
                                f"not {value!r}")
+
+
+def _anthropic_blocks(content: Any) -> list[dict[str, Any]]:
+    """OpenAI message content (text, or a list of parts) as Anthropic content blocks."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    if not isinstance(content, list):
+        return [{"type": "text", "text": json.dumps(content, ensure_ascii=False)}]
+    blocks: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, str):
+            part = {"type": "text", "text": part}
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind in ("text", "refusal"):
+            text = part.get("text", part.get("refusal")) or ""
+            if text:
+                blocks.append({"type": "text", "text": str(text)})
+        elif kind == "image_url":
+            url = part.get("image_url", {})
+            url = url.get("url", "") if isinstance(url, dict) else str(url)
+            if url.startswith("data:") and ";base64," in url:
+                media_type, data = url[5:].split(";base64,", 1)
+                source = {"type": "base64", "media_type": media_type, "data": data}
+            else:
+                source = {"type": "url", "url": url}
+            blocks.append({"type": "image", "source": source})
+        else:  # already an Anthropic block, or one it may know: passed through
+            blocks.append(dict(part))
+    return blocks
+
+
+def _tool_input(arguments: Any) -> dict[str, Any]:
+    if isinstance(arguments, dict):
+        return arguments
+    try:
+        parsed = json.loads(arguments) if isinstance(arguments, str) and arguments else {}
+    except ValueError:
+        parsed = None
+    # Anthropic requires an object; keep anything else verbatim rather than lose it.
+    return parsed if isinstance(parsed, dict) else {"arguments": arguments}
+
+
+def _to_anthropic(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """OpenAI Chat Completions messages as an Anthropic Messages request's system and
+    messages (see :meth:`ConversationMemory.messages`)."""
+    system: list[str] = []
+    turns: list[tuple[str, list[dict[str, Any]]]] = []
+    for message in messages:
+        role = message.get("role")
+        if role in ("system", "developer"):
+            text = "\n".join(b["text"] for b in _anthropic_blocks(message.get("content"))
+                             if b.get("type") == "text")
+            if not turns:  # the leading system messages are the system prompt
+                if text:
+                    system.append(text)
+                continue
+            role, blocks = "user", ([{"type": "text", "text": text}] if text else [])
+        elif role == "assistant":
+            blocks = _anthropic_blocks(message.get("content"))
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") or {}
+                blocks.append({"type": "tool_use", "id": call.get("id"),
+                               "name": function.get("name"),
+                               "input": _tool_input(function.get("arguments"))})
+        elif role == "tool":
+            result: dict[str, Any] = {"type": "tool_result",
+                                      "tool_use_id": message.get("tool_call_id")}
+            content = _anthropic_blocks(message.get("content"))
+            if content:
+                result["content"] = content
+            role, blocks = "user", [result]
+        else:
+            role, blocks = "user", _anthropic_blocks(message.get("content"))
+        if not blocks:
+            continue
+        if turns and turns[-1][0] == role:
+            turns[-1][1].extend(blocks)
+        else:
+            turns.append((role, blocks))
+    out_messages = []
+    for role, blocks in turns:
+        if role == "user":  # Anthropic wants the tool results first in their message
+            blocks = ([b for b in blocks if b.get("type") == "tool_result"]
+                      + [b for b in blocks if b.get("type") != "tool_result"])
+        out_messages.append({"role": role, "content": blocks})
+    out: dict[str, Any] = {"messages": out_messages}
+    if system:
+        out = {"system": "\n\n".join(system), **out}
+    return out
 
 
 def _close(core: _core.ConversationMemory, temporary_path: Optional[str]) -> None:
@@ -236,15 +329,39 @@ class ConversationMemory:
         for m in messages:
             self.append(m)
 
-    def messages(self) -> list[dict[str, Any]]:
+    @overload
+    def messages(self, format: Literal["openai"] = "openai") -> list[dict[str, Any]]: ...
+
+    @overload
+    def messages(self, format: Literal["anthropic"]) -> dict[str, Any]: ...
+
+    def messages(self, format: str = "openai") -> Any:  # noqa: A002 - API name
         """What to send to the model: system (with blocks), summary, then the queue.
 
-        If another agent grew a shared block past this window, a flush runs first.
+        ``format="openai"`` (the default): a list of Chat Completions messages.
+        ``format="anthropic"``: ``{"system": str, "messages": [...]}`` for the Messages API,
+        so ``client.messages.create(model=..., max_tokens=..., **memory.messages(
+        format="anthropic"))`` works. The leading system messages become ``system`` (left out
+        when there is none); a later system message (a memory-pressure warning) becomes user
+        text, as Anthropic has no system turns. Every ``content`` is a list of blocks:
+        assistant ``tool_calls`` become ``tool_use`` blocks (``input`` parsed from the
+        arguments JSON; arguments that are not a JSON object become ``{"arguments": text}``),
+        tool results become ``tool_result`` blocks in a user message, placed before any other
+        block of that message, and consecutive messages of one role are merged, so roles
+        alternate. Empty texts are dropped (Anthropic refuses empty text blocks); other blocks
+        it does not know (``image_url`` becomes ``image``) are passed through.
+
+        If another agent grew a shared block past this window, a flush runs first. Raises
+        ``InvalidArgumentError`` for another ``format``.
         """
+        if format not in ("openai", "anthropic"):
+            raise InvalidArgumentError(
+                f"format must be 'openai' or 'anthropic', not {format!r}")
         with self._lock:
             if self._compressor is not None and self._core.maintain():
                 self._settle()
-            return [json.loads(m) for m in self._core.messages()]
+            messages = [json.loads(m) for m in self._core.messages()]
+        return messages if format == "openai" else _to_anthropic(messages)
 
     def context_tokens(self) -> int:
         """Token cost of :meth:`messages` (never more than ``window_tokens``)."""

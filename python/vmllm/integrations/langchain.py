@@ -28,6 +28,7 @@ from langchain_core.tools import BaseTool, ToolException
 from langchain_core.vectorstores import VectorStore
 from pydantic import BaseModel, ConfigDict, Field
 
+from .. import _core
 from ..errors import InvalidArgumentError, PageNotFoundError
 from ..virtual_memory import VirtualMemory
 
@@ -186,6 +187,11 @@ class VirtualMemoryVectorStore(VectorStore):
 
     def _by_vector(self, query_vector: Sequence[float], k: int,
                    keep: Callable[[Document], bool]) -> list[tuple[Document, float]]:
+        return [(doc, score) for doc, score, _ in self._scored(query_vector, k, keep)]
+
+    def _scored(self, query_vector: Sequence[float], k: int, keep: Callable[[Document], bool]
+                ) -> list[tuple[Document, float, list[float]]]:
+        """The ``k`` best documents by cosine with ``query_vector``, with their vectors."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, content, metadata, vector FROM docs WHERE namespace = ? "
@@ -197,9 +203,46 @@ class VirtualMemoryVectorStore(VectorStore):
                     f"document {row[0]!r} was stored without an embedding")
             doc = self._row_document(row)
             if keep(doc):
-                scored.append((doc, _cosine(query_vector, json.loads(row[3]))))
-        scored.sort(key=lambda pair: -pair[1])  # stable: ties keep insertion order
+                vector = json.loads(row[3])
+                scored.append((doc, _cosine(query_vector, vector), vector))
+        scored.sort(key=lambda triple: -triple[1])  # stable: ties keep insertion order
         return scored[:k]
+
+    # --- maximal marginal relevance --------------------------------------------------------
+
+    def max_marginal_relevance_search(self, query: str, k: int = 4, fetch_k: int = 20,
+                                      lambda_mult: float = 0.5, **kwargs: Any) -> list[Document]:
+        """``k`` documents chosen by maximal marginal relevance among the ``fetch_k`` most
+        similar to ``query``: each next one maximises ``lambda_mult * similarity to the query
+        - (1 - lambda_mult) * its highest similarity to those already chosen``, so
+        ``lambda_mult=1`` is plain similarity and ``0`` is the most diverse.
+
+        With ``embedding`` the stored vectors are used. Without, the candidates are the
+        ``fetch_k`` best of vmllm's hybrid search and both similarities are cosines of the
+        store's own embedder (the ``VirtualMemory``'s: hashing vectors unless it was given
+        another), computed for the candidates only. ``filter`` works as in
+        :meth:`similarity_search`.
+        """
+        _check_mmr(k, fetch_k, lambda_mult)
+        keep = _as_predicate(kwargs.get("filter"))
+        if self._embedding is not None:
+            return self.max_marginal_relevance_search_by_vector(
+                self._embedding.embed_query(query), k, fetch_k, lambda_mult, **kwargs)
+        candidates = [doc for doc, _ in self._by_search(query, fetch_k, keep)]
+        if not candidates:
+            return []
+        vectors = _store_embedder(self.vm)([query] + [d.page_content for d in candidates])
+        return [candidates[i] for i in _mmr(vectors[0], vectors[1:], k, lambda_mult)]
+
+    def max_marginal_relevance_search_by_vector(
+            self, embedding: list[float], k: int = 4, fetch_k: int = 20,
+            lambda_mult: float = 0.5, **kwargs: Any) -> list[Document]:
+        """MMR (see :meth:`max_marginal_relevance_search`) over the stored vectors; needs a
+        store made with ``embedding``."""
+        _check_mmr(k, fetch_k, lambda_mult)
+        candidates = self._scored(embedding, fetch_k, _as_predicate(kwargs.get("filter")))
+        chosen = _mmr(embedding, [vector for _, _, vector in candidates], k, lambda_mult)
+        return [candidates[i][0] for i in chosen]
 
     def _by_search(self, query: str, k: int,
                    keep: Callable[[Document], bool]) -> list[tuple[Document, float]]:
@@ -248,6 +291,44 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return dot / norm if norm else 0.0
+
+
+def _check_mmr(k: int, fetch_k: int, lambda_mult: float) -> None:
+    if not 0.0 <= lambda_mult <= 1.0:
+        raise InvalidArgumentError(f"lambda_mult must be between 0 and 1, not {lambda_mult!r}")
+    if k < 0 or fetch_k < 0:
+        raise InvalidArgumentError(f"k and fetch_k must not be negative: {k}, {fetch_k}")
+
+
+def _mmr(query: Sequence[float], vectors: Sequence[Sequence[float]], k: int,
+         lambda_mult: float) -> list[int]:
+    """Indexes of ``k`` of ``vectors`` chosen by maximal marginal relevance (Carbonell and
+    Goldstein, 1998). The first is always the most similar to the query, as in LangChain's
+    own implementation; ties go to the earlier (better-ranked) candidate."""
+    if k <= 0 or not vectors:
+        return []
+    relevance = [_cosine(query, v) for v in vectors]
+    chosen = [max(range(len(vectors)), key=lambda i: (relevance[i], -i))]
+    redundancy = [_cosine(vectors[chosen[0]], v) for v in vectors]
+    while len(chosen) < min(k, len(vectors)):
+        best, best_score = -1, -math.inf
+        for i, vector in enumerate(vectors):
+            score = lambda_mult * relevance[i] - (1.0 - lambda_mult) * redundancy[i]
+            if i not in chosen and score > best_score:
+                best, best_score = i, score
+        chosen.append(best)
+        redundancy = [max(r, _cosine(vectors[best], v)) for r, v in zip(redundancy, vectors)]
+    return chosen
+
+
+def _store_embedder(vm: VirtualMemory) -> Callable[[list[str]], list[list[float]]]:
+    """The vectors ``vm``'s own semantic search uses: its Python or native embedder, else the
+    built-in hashing embedder."""
+    backends = getattr(vm, "_llm_backends", None)
+    if backends is not None and backends._embed_documents is not None:
+        return backends._vectors  # type: ignore[no-any-return]
+    native = getattr(backends, "native_embedder", None) or _core.hashing_embedder()
+    return lambda texts: [list(native.embed(t)) for t in texts]
 
 
 # --- memory tools ----------------------------------------------------------------------------
