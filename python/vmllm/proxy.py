@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import _cli_args as _args
 from . import _core, _json_limits
 from .errors import InvalidArgumentError
 
@@ -305,14 +306,22 @@ class _Handler(BaseHTTPRequestHandler):
 
 def add_parser(sub: Any) -> None:
     """Adds ``vmllm proxy`` to the command line's subparsers."""
-    p = sub.add_parser("proxy", help="run the paging proxy in front of an OpenAI/Anthropic API")
-    p.add_argument("--upstream", required=True, help="e.g. https://api.openai.com")
+    p = sub.add_parser("proxy", help="run the paging proxy in front of an OpenAI/Anthropic API",
+                       description="Page the message stream of an agent: listen for OpenAI "
+                       "(/v1/chat/completions) and Anthropic (/v1/messages) requests and "
+                       "forward them upstream with stale tool results paged out. /healthz and "
+                       "/metrics (Prometheus text) too.")
+    p.add_argument("--upstream", required=True, metavar="URL",
+                   help="the API to forward to, e.g. https://api.openai.com")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--tau", type=int, default=4, help="age in turns before a result is evictable")
-    p.add_argument("--s-min", type=int, default=500, help="smallest evictable result, bytes")
-    p.add_argument("--window-tokens", type=int, default=0,
-                   help="context window for pressure levels (0: no pressure handling)")
+    p.add_argument("--port", type=_args.port, default=8080,
+                   help="port to listen on, 0 for any free one (default 8080)")
+    p.add_argument("--tau", type=_args.turns, default=4, metavar="TURNS",
+                   help="age in turns before a tool result is evictable (default 4)")
+    p.add_argument("--s-min", type=_args.byte_count, default=500, metavar="BYTES",
+                   help="smallest evictable tool result in bytes (default 500)")
+    p.add_argument("--window-tokens", type=_args.tokens_or_zero, default=0, metavar="N",
+                   help="context window for pressure levels (default 0: no pressure handling)")
     p.add_argument("--cache-aware", action="store_true",
                    help="batch evictions so they pay for the prompt-cache rewrite")
     p.add_argument("--no-schema-stubs", action="store_true", help="send tool schemas in full")
