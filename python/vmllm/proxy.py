@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import math
 import sys
 import threading
 import time
@@ -108,7 +109,8 @@ class PagingProxy(ThreadingHTTPServer):
         def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
             lines.append(f"# HELP vmllm_proxy_{name} {help_text}")
             lines.append(f"# TYPE vmllm_proxy_{name} {kind}")
-            lines.extend(f"vmllm_proxy_{name}{labels} {value:g}" for labels, value in samples)
+            lines.extend(f"vmllm_proxy_{name}{labels} {_sample_value(value)}"
+                         for labels, value in samples)
 
         with m.lock:
             metric("requests_total", "counter", "Requests by route and status.",
@@ -136,6 +138,20 @@ class PagingProxy(ThreadingHTTPServer):
             suffix = "_total" if kind == "counter" else ""
             metric(key + suffix, kind, text, [("", sum(s[key] for s in stats))])
         return "\n".join(lines) + "\n"
+
+
+def _sample_value(value: float) -> str:
+    """A sample as Prometheus text: integers exactly (``%g`` would print 3.87772e+06), floats
+    with every digit ``repr`` gives, infinities and NaN as the format spells them."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"a metric must be a number, not {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(value)
 
 
 def _session_key(wire: str, request: dict[str, Any], headers: Any) -> str:
