@@ -228,6 +228,20 @@ def test_a_directory_with_nothing_to_ingest_is_an_error(tmp_path, python_env):
     assert not store.exists()
 
 
+def test_a_file_that_cannot_be_ingested_is_reported_and_the_rest_stored(tmp_path, python_env):
+    docs = make_package(tmp_path, "docs", {"good.md": "# Good\n"})
+    (docs / "latin1.txt").write_bytes(b"caf\xe9\n")  # Not UTF-8.
+    (docs / "dangling.md").symlink_to(tmp_path / "missing.md")
+    store = str(tmp_path / "store")
+    result = run("ingest", str(docs), "--store", store, env=python_env)
+    assert result.returncode == 1  # It ran, but not everything made it.
+    assert "not ingested: " + str(docs / "latin1.txt") in result.stderr
+    assert result.stderr.splitlines()[-1] == "vmllm: 1 file was not ingested (see above)"
+    assert "Traceback" not in result.stderr
+    assert "skipped 1 file of another type: (not a file) 1" in result.stdout
+    assert set(ls_json(store, python_env)) == {"docs/good.md"}
+
+
 # --- ls, rm, --json ---------------------------------------------------------------------------
 
 @pytest.fixture

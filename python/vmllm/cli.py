@@ -98,7 +98,9 @@ def select_files(paths: Sequence[str], extensions: Sequence[str]) -> _Selection:
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     full = Path(dirpath, name)
-                    if name.lower().endswith(chosen):
+                    if not full.is_file():  # A broken link, a socket, a FIFO.
+                        selection.skipped["(not a file)"] += 1
+                    elif name.lower().endswith(chosen):
                         rel = full.relative_to(root).as_posix()
                         found.append((f"{prefix}/{rel}" if prefix else rel, full))
                     else:
@@ -126,12 +128,15 @@ def ingest_files(vm: VirtualMemory, files: list[tuple[str, Path]], label: str) -
     skipped = 0
     started = time.perf_counter()
     for doc_id, path in files:
-        data = path.read_bytes()
+        data = b""
         try:
+            data = path.read_bytes()
             pages += len(vm.ingest(doc_id, data))
-        except VmllmError as exc:  # e.g. a file that is not UTF-8: report it, keep going.
+        except StorageError:
+            raise  # The store itself failed: stop, rather than fail every file the same way.
+        except (VmllmError, OSError) as exc:  # Not UTF-8, or unreadable: report, keep going.
             skipped += 1
-            print(f"  skipped {doc_id}: {exc}", file=sys.stderr)
+            print(f"  not ingested: {path}: {exc}", file=sys.stderr)
         bar.update(len(data) / 1e6, doc_id[-40:])
     seconds = time.perf_counter() - started
     bar.close(f"{pages:,} pages")
@@ -220,7 +225,7 @@ def run_demo(args: argparse.Namespace) -> int:
 def _skipped_summary(skipped: Counter[str]) -> str:
     by_count = sorted(skipped.items(), key=lambda e: (-e[1], e[0]))
     counts = ", ".join(f"{ext} {n:,}" for ext, n in by_count)
-    hint = " ".join(f"--ext {ext}" for ext in sorted(skipped) if ext != "(none)")
+    hint = " ".join(f"--ext {ext}" for ext in sorted(skipped) if ext.startswith("."))
     n = sum(skipped.values())
     kind = "file of another type" if n == 1 else "files of other types"
     line = f"skipped {n:,} {kind}: {counts}"
@@ -248,7 +253,9 @@ def run_ingest(args: argparse.Namespace) -> int:
         print(_skipped_summary(selection.skipped))
     if result["skipped"]:
         # The rest is stored; exit 1 tells a script that not everything made it.
-        print(f"vmllm: {result['skipped']:,} files were not ingested (see above)", file=sys.stderr)
+        n = result["skipped"]
+        print(f"vmllm: {n:,} file{' was' if n == 1 else 's were'} not ingested (see above)",
+              file=sys.stderr)
         return 1
     return 0
 
