@@ -197,7 +197,8 @@ def test_two_files_that_would_share_an_id_are_refused_before_anything_is_stored(
 def test_file_types_are_case_insensitive_and_skipped_ones_are_summarised(tmp_path, python_env):
     docs = make_package(tmp_path, "docs", {
         "GUIDE.MD": "# Guide\n", "notes.txt": "notes\n", "a.json": "{}\n", "b.json": "[]\n",
-        "c.yaml": "k: v\n", "LICENSE": "MIT\n", ".git/config": "[core]\n"})
+        "c.yaml": "k: v\n", "LICENSE": "MIT\n", ".git/config": "[core]\n",
+        "__pycache__/m.cpython-311.pyc": "x"})
     store = str(tmp_path / "store")
     result = run("ingest", str(docs), "--store", store, env=python_env)
     assert result.returncode == 0, result.stderr

@@ -65,6 +65,11 @@ class _Selection:
         self.skipped: Counter[str] = Counter()  # extension (lower case) -> files passed over.
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 page``, ``2 pages``, ``1,747 pages``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _normalise_ext(ext: str) -> str:
     ext = ext.strip().lower()
     if not ext.lstrip("."):
@@ -95,7 +100,9 @@ def select_files(paths: Sequence[str], extensions: Sequence[str]) -> _Selection:
             prefix = Path(os.path.abspath(root)).name
             found: list[tuple[str, Path]] = []
             for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                # Hidden directories (.git) and bytecode caches hold no text worth paging.
+                dirnames[:] = sorted(d for d in dirnames
+                                     if not d.startswith(".") and d != "__pycache__")
                 for name in sorted(filenames):
                     full = Path(dirpath, name)
                     if not full.is_file():  # A broken link, a socket, a FIFO.
@@ -247,7 +254,8 @@ def run_ingest(args: argparse.Namespace) -> int:
     with VirtualMemory(args.store, l1_tokens=max(args.page_tokens, 6000),
                        page_tokens=args.page_tokens) as vm:
         result = ingest_files(vm, files, "ingest")
-        print(f"{len(files):,} files, {result['bytes'] / 1e6:.2f} MB -> {result['pages']:,} pages "
+        print(f"{_count(len(files), 'file')}, {result['bytes'] / 1e6:.2f} MB -> "
+              f"{_count(int(result['pages']), 'page')} "
               f"in {result['seconds']:.2f} s into {vm.path}")
     if selection.skipped:
         print(_skipped_summary(selection.skipped))
@@ -288,7 +296,8 @@ def run_ls(args: argparse.Namespace) -> int:
     print(f"{'pages':>7}{'tokens':>12}{'bytes':>14}  document")
     for doc_id, v in docs.items():
         print(f"{v['pages']:>7,}{v['tokens']:>12,}{v['bytes']:>14,}  {doc_id}")
-    print(f"{len(docs):,} documents, {sum(v['pages'] for v in docs.values()):,} pages")
+    pages = sum(v["pages"] for v in docs.values())
+    print(f"{_count(len(docs), 'document')}, {_count(pages, 'page')}")
     return 0
 
 
@@ -304,8 +313,7 @@ def run_rm(args: argparse.Namespace) -> int:
             # with no pages, which removes its pages from every tier and both indexes.
             if vm.ingest(doc_id, ""):
                 raise StorageError(f"removing {doc_id!r} left pages behind")
-            pages = docs[doc_id]["pages"]
-            print(f"removed {doc_id} ({pages:,} page{'' if pages == 1 else 's'})")
+            print(f"removed {doc_id} ({_count(docs[doc_id]['pages'], 'page')})")
     return 0
 
 
@@ -375,9 +383,9 @@ Ingesting an id again replaces that document. Two different files that would
 get the same id are refused before anything is stored.
 
 file types: in directories, files ending in {" ".join(DEFAULT_EXTENSIONS)} (any
-case: .MD counts), plus each --ext; hidden directories are not entered. Files
-of other types are counted in a summary at the end. A file named on the
-command line is ingested whatever its extension."""
+case: .MD counts), plus each --ext; hidden directories and __pycache__ are not
+entered. Files of other types are counted in a summary at the end. A file named
+on the command line is ingested whatever its extension."""
 
 
 def build_parser() -> argparse.ArgumentParser:
