@@ -39,8 +39,8 @@ def test_ingest_find_page_and_stats_on_a_store(tmp_path, capsys):
     store = str(tmp_path / "store")
     assert main(["ingest", str(corpus), "--store", store]) == 0
     assert main(["find", "PyBreaker failures", "--store", store, "-n", "1"]) == 0
-    assert "breaker.md::chunk_0000" in capsys.readouterr().out
-    assert main(["page", "retry.txt::chunk_0000", "--store", store]) == 0
+    assert "corpus/breaker.md::chunk_0000" in capsys.readouterr().out
+    assert main(["page", "corpus/retry.txt::chunk_0000", "--store", store]) == 0
     assert capsys.readouterr().out == "Retries use exponential backoff with jitter.\n"
     assert main(["stats", "--store", store, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total_pages"] == 2

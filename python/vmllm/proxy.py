@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import math
 import sys
 import threading
 import time
@@ -31,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import _cli_args as _args
 from . import _core, _json_limits
 from .errors import InvalidArgumentError
 
@@ -107,7 +109,8 @@ class PagingProxy(ThreadingHTTPServer):
         def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
             lines.append(f"# HELP vmllm_proxy_{name} {help_text}")
             lines.append(f"# TYPE vmllm_proxy_{name} {kind}")
-            lines.extend(f"vmllm_proxy_{name}{labels} {value:g}" for labels, value in samples)
+            lines.extend(f"vmllm_proxy_{name}{labels} {_sample_value(value)}"
+                         for labels, value in samples)
 
         with m.lock:
             metric("requests_total", "counter", "Requests by route and status.",
@@ -135,6 +138,20 @@ class PagingProxy(ThreadingHTTPServer):
             suffix = "_total" if kind == "counter" else ""
             metric(key + suffix, kind, text, [("", sum(s[key] for s in stats))])
         return "\n".join(lines) + "\n"
+
+
+def _sample_value(value: float) -> str:
+    """A sample as Prometheus text: integers exactly (``%g`` would print 3.87772e+06), floats
+    with every digit ``repr`` gives, infinities and NaN as the format spells them."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"a metric must be a number, not {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(value)
 
 
 def _session_key(wire: str, request: dict[str, Any], headers: Any) -> str:
@@ -305,14 +322,22 @@ class _Handler(BaseHTTPRequestHandler):
 
 def add_parser(sub: Any) -> None:
     """Adds ``vmllm proxy`` to the command line's subparsers."""
-    p = sub.add_parser("proxy", help="run the paging proxy in front of an OpenAI/Anthropic API")
-    p.add_argument("--upstream", required=True, help="e.g. https://api.openai.com")
+    p = sub.add_parser("proxy", help="run the paging proxy in front of an OpenAI/Anthropic API",
+                       description="Page the message stream of an agent: listen for OpenAI "
+                       "(/v1/chat/completions) and Anthropic (/v1/messages) requests and "
+                       "forward them upstream with stale tool results paged out. /healthz and "
+                       "/metrics (Prometheus text) too.")
+    p.add_argument("--upstream", required=True, metavar="URL",
+                   help="the API to forward to, e.g. https://api.openai.com")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8080)
-    p.add_argument("--tau", type=int, default=4, help="age in turns before a result is evictable")
-    p.add_argument("--s-min", type=int, default=500, help="smallest evictable result, bytes")
-    p.add_argument("--window-tokens", type=int, default=0,
-                   help="context window for pressure levels (0: no pressure handling)")
+    p.add_argument("--port", type=_args.port, default=8080,
+                   help="port to listen on, 0 for any free one (default 8080)")
+    p.add_argument("--tau", type=_args.turns, default=4, metavar="TURNS",
+                   help="age in turns before a tool result is evictable (default 4)")
+    p.add_argument("--s-min", type=_args.byte_count, default=500, metavar="BYTES",
+                   help="smallest evictable tool result in bytes (default 500)")
+    p.add_argument("--window-tokens", type=_args.tokens_or_zero, default=0, metavar="N",
+                   help="context window for pressure levels (default 0: no pressure handling)")
     p.add_argument("--cache-aware", action="store_true",
                    help="batch evictions so they pay for the prompt-cache rewrite")
     p.add_argument("--no-schema-stubs", action="store_true", help="send tool schemas in full")

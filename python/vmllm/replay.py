@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from . import _cli_args as _args
 from . import _core
 from ._progress import Progress
 from .errors import InvalidArgumentError
@@ -262,12 +263,16 @@ def plot(report: dict[str, Any], path: str | Path, session: str | None = None) -
 def add_parser(sub: Any) -> None:
     """Adds ``vmllm replay`` to the command line's subparsers."""
     p = sub.add_parser("replay", help="replay recorded agent traces under every paging policy")
-    p.add_argument("traces", nargs="+", help=".json (OpenAI list, tau-bench), .traj, .jsonl files")
+    p.add_argument("traces", nargs="+", metavar="TRACE",
+                   help=".json (OpenAI list, tau-bench), .traj, .jsonl files")
     p.add_argument("--policy", default="all",
                    help="a policy name or 'all' (default): " + ", ".join(policy_names()))
-    p.add_argument("--l1-tokens", type=int, default=4000, help="L1 budget for tool results")
-    p.add_argument("--tau", type=int, default=4, help="age in turns for the tau policy")
-    p.add_argument("--s-min", type=int, default=500, help="smallest evictable result, bytes")
+    p.add_argument("--l1-tokens", type=_args.tokens, default=4000, metavar="N",
+                   help="L1 budget for tool results in tokens (default 4000)")
+    p.add_argument("--tau", type=_args.turns, default=4, metavar="TURNS",
+                   help="age in turns for the tau policy (default 4)")
+    p.add_argument("--s-min", type=_args.byte_count, default=500, metavar="BYTES",
+                   help="smallest evictable result in bytes (default 500)")
     p.add_argument("--json", action="store_true", help="machine-readable results on stdout")
     p.add_argument("--per-session", action="store_true", help="a row per session too")
     p.add_argument("--plot", metavar="PNG", help="write context tokens per turn to a PNG")
@@ -276,8 +281,6 @@ def add_parser(sub: Any) -> None:
 
 def run_cli(args: Any) -> int:
     """Runs ``vmllm replay``."""
-    if args.l1_tokens < 1 or args.tau < 1 or args.s_min < 0:
-        raise InvalidArgumentError("--l1-tokens and --tau must be positive, --s-min non-negative")
     sessions = load_sessions(args.traces)
     if not sessions:
         raise InvalidArgumentError("no sessions found in the given traces")
