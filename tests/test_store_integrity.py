@@ -269,3 +269,16 @@ def test_a_conversation_store_deleted_while_open_fails_the_append(tmp_path):
         mem.close()
     except StorageError:
         pass  # Nothing left to write it to; the append above already said so.
+
+
+def test_a_conversation_left_open_on_a_deleted_store_exits_without_a_traceback(tmp_path, python_env):
+    path = tmp_path / "memory"
+    out = run_child(f"""
+        import shutil, vmllm
+        mem = vmllm.ConversationMemory({str(path)!r})
+        mem.append({{"role": "user", "content": "hello"}})
+        shutil.rmtree({str(path)!r})
+        print("left open")
+    """, python_env)
+    assert out.stdout.strip() == "left open"
+    assert "Traceback" not in out.stderr

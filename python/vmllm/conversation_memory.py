@@ -218,9 +218,15 @@ def _to_anthropic(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _close(core: _core.ConversationMemory, temporary_path: Optional[str]) -> None:
+def _close(core: _core.ConversationMemory, temporary_path: Optional[str],
+           quiet: bool = False) -> None:
     try:
         core.close()
+    except Exception as e:
+        if not quiet:
+            raise
+        # Left open until garbage collection or interpreter exit: no caller to raise to.
+        _log.warning("vmllm: closing the conversation store failed: %s", e)
     finally:
         if temporary_path is not None:
             shutil.rmtree(temporary_path, ignore_errors=True)
@@ -296,7 +302,7 @@ class ConversationMemory:
             raise
         self._closed = False
         self._finalizer = weakref.finalize(
-            self, _close, self._core, self._path if self._temporary else None)
+            self, _close, self._core, self._path if self._temporary else None, True)
         self._settle()
 
     # --- the queue ---------------------------------------------------------------------------
@@ -456,7 +462,10 @@ class ConversationMemory:
         """Finishes any pending flush and closes the store (idempotent)."""
         if not self._closed:
             self._closed = True
-            self._finalizer()
+            detached = self._finalizer.detach()
+            if detached is not None:
+                _, _, args, _ = detached
+                _close(*args[:2], quiet=False)
 
     def __enter__(self) -> ConversationMemory:
         return self
