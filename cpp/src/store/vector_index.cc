@@ -214,6 +214,12 @@ struct VectorIndex::Impl {
       return Status::StorageError(e.what());
     }
     VMLLM_RETURN_IF_ERROR(CheckGraph(*loaded));
+    // hnswlib 0.6's loading constructor counts deletions on top of an uninitialised counter.
+    size_t deleted = 0;
+    for (hnswlib::tableint i = 0; i < loaded->cur_element_count; ++i) {
+      deleted += loaded->isMarkedDeleted(i) ? 1 : 0;
+    }
+    loaded->num_deleted_ = deleted;
     graph = std::move(loaded);
     watermark = saved_watermark = name.watermark;
     return Status();
