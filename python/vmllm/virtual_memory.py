@@ -209,13 +209,20 @@ class VirtualMemory:
 
     # --- paging ----------------------------------------------------------------------------
 
-    def request_page(self, page_id: str, full: bool = False) -> str:
-        """Page ``page_id`` into the context window (L1) and return what L1 now holds.
+    def request_page(self, page_id: str, full: bool = True) -> str:
+        """Page ``page_id`` into the context window (L1) and return its text.
 
-        An L1 hit costs nothing. Otherwise this is a page fault: the page comes from the
-        fastest tier holding it (L2, then L3, then L4), and pages leave L1 by policy to make
-        room. A page that was compressed when it left comes back as its summary unless
-        ``full=True``; ``full=True`` also upgrades a resident summary to the whole page.
+        By default this is the whole page, exactly as ingested, even after the page was
+        released and compressed: it comes back from the fastest tier holding it (L2, then L3,
+        then L4), and a summary already resident in L1 is upgraded to the whole page. An L1
+        hit costs nothing; otherwise this is a page fault, and pages leave L1 by policy to
+        make room.
+
+        ``full=False`` asks for the summary instead: a page that was compressed when it left
+        comes back as its summary (a few tokens in L1, marked ``[COMPRESSED SUMMARY]`` in
+        :meth:`build_context`); a page never compressed comes back whole. What L1 holds is
+        what this returns, and ``page_table[page_id].resident_as_summary`` says which.
+        (Before issue 12 the summary was the default.)
 
         Raises:
             PageNotFoundError: unknown page id (a ``KeyError``).
@@ -223,8 +230,9 @@ class VirtualMemory:
         """
         return str(self._pager.request_page(page_id, full=full))
 
-    def request_pages(self, page_ids: list[str], full: bool = False) -> list[str]:
-        """Page in several pages at once; return what L1 holds for each, in order.
+    def request_pages(self, page_ids: list[str], full: bool = True) -> list[str]:
+        """Page in several pages at once; return each one's text, in order (whole pages by
+        default; ``full=False`` for summaries, as :meth:`request_page`).
 
         Like :meth:`request_page` for each id, but the pages that must be faulted in are read
         from L2 in one batch (one pipelined round trip to Redis). Pages this call brings in are
@@ -239,7 +247,8 @@ class VirtualMemory:
         """Page ``page_id`` out of L1 into L2 (and the L3 swap), compressing it first.
 
         Returns ``False`` when the page was not in L1. The original is never lost: the summary
-        is an extra view, and ``request_page(page_id, full=True)`` brings the whole page back.
+        is an extra view; ``request_page(page_id)`` brings the whole page back (from L2 while
+        it is there) and ``request_page(page_id, full=False)`` the summary.
         """
         return bool(self._pager.release_page(page_id, compress=compress))
 
