@@ -3,7 +3,8 @@
 Each test queues what the next requests get (a JSON reply, an HTTP error with headers, a slow
 reply, malformed JSON, a connection reset mid-body, a reply held until an event); once the
 script runs out the server answers like OpenAI: chat completions get ``default_summary`` and
-embeddings get deterministic bag-of-words vectors. Every request is recorded.
+embeddings get deterministic bag-of-words vectors (of the requested ``dimensions``, else
+DIMENSION). Every request is recorded.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from typing import Any, Callable, Optional
 DIMENSION = 32
 
 
-def word_vector(text: str) -> list[float]:
-    """Bag-of-words hashed into DIMENSION floats: texts sharing words are close."""
-    v = [0.0] * DIMENSION
+def word_vector(text: str, dimension: int = DIMENSION) -> list[float]:
+    """Bag-of-words hashed into ``dimension`` floats: texts sharing words are close."""
+    v = [0.0] * dimension
     for word in re.findall(r"[a-z0-9]+", text.lower()):
         h = int.from_bytes(hashlib.sha1(word.encode()).digest()[:4], "little")
-        v[h % DIMENSION] += 1.0 if (h >> 16) & 1 else -1.0
+        v[h % dimension] += 1.0 if (h >> 16) & 1 else -1.0
     norm = math.sqrt(sum(x * x for x in v)) or 1.0
     return [x / norm for x in v]
 
@@ -109,7 +110,9 @@ class ScriptedServer:
     def _default(self, path: str, body: Any) -> Action:
         if path.endswith("/embeddings"):
             inputs = body["input"]
-            data = [{"object": "embedding", "index": i, "embedding": word_vector(t)}
+            # Like OpenAI's text-embedding-3 models, honour a requested "dimensions".
+            dimension = body.get("dimensions") or DIMENSION
+            data = [{"object": "embedding", "index": i, "embedding": word_vector(t, dimension)}
                     for i, t in enumerate(inputs)]
             data.reverse()  # Clients must order by "index", not by position.
             return Action(body={"object": "list", "data": data, "model": body["model"]})

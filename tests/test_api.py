@@ -54,11 +54,40 @@ def test_release_compresses_and_full_brings_the_original_back(vm):
     entry = vm.page_table[ids[0]]
     assert entry.compressed and entry.summary and len(entry.summary) < len(full)
     assert entry.tier == "L2"
-    assert vm.request_page(ids[0]) == entry.summary
+    assert vm.request_page(ids[0], full=False) == entry.summary
     assert "[COMPRESSED SUMMARY]" in vm.build_context()
     assert vm.request_page(ids[0], full=True) == full
     assert "[COMPRESSED SUMMARY]" not in vm.build_context()
     assert vm.release_page(ids[1]) is False  # Not resident.
+
+
+def test_request_page_after_release_returns_the_whole_page_from_l2(vm):
+    ids = vm.ingest("doc", paragraphs(10))
+    original = vm.read_page(ids[0])
+    assert vm.request_page(ids[0]) == original
+    assert vm.release_page(ids[0], compress=True) is True
+    summary = vm.page_table[ids[0]].summary
+    assert summary and len(summary) < len(original)
+    l2_hits = vm.stats()["tiers"]["L2"]["hits"]
+    assert vm.request_page(ids[0]) == original  # The default is the page, not its summary.
+    assert vm.stats()["tiers"]["L2"]["hits"] == l2_hits + 1
+    entry = vm.page_table[ids[0]]
+    assert entry.tier == "L1" and not entry.resident_as_summary
+    assert "[COMPRESSED SUMMARY]" not in vm.build_context()
+
+
+def test_request_page_full_false_asks_for_the_summary(vm):
+    ids = vm.ingest("doc", paragraphs(10))
+    vm.request_page(ids[0])
+    vm.release_page(ids[0], compress=True)
+    summary = vm.page_table[ids[0]].summary
+    assert vm.request_page(ids[0], full=False) == summary
+    assert vm.page_table[ids[0]].resident_as_summary
+    # A resident summary is upgraded by a plain request, and several pages work alike.
+    assert vm.request_pages([ids[0], ids[1]]) == [vm.read_page(ids[0]), vm.read_page(ids[1])]
+    assert not vm.page_table[ids[0]].resident_as_summary
+    vm.release_page(ids[1], compress=True)
+    assert vm.request_pages([ids[1]], full=False) == [vm.page_table[ids[1]].summary]
 
 
 def test_build_context_uses_seed_sections(vm):

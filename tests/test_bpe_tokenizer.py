@@ -192,16 +192,26 @@ def test_default_is_exact_cl100k(tmp_path: Path) -> None:
             assert vm.page_table[page_id].tokens <= 300
 
 
-def test_fallback_to_approx_is_logged_once(monkeypatch, caplog, tmp_path: Path) -> None:
+def test_missing_rank_files_fall_back_to_approx_loudly_once(monkeypatch, caplog,
+                                                            tmp_path: Path) -> None:
+    # A broken install: the shipped files are gone and nothing else has them.
     monkeypatch.delenv("VMLLM_TOKENIZER_DIR", raising=False)
     monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
+    monkeypatch.setattr(tokenizers, "SHIPPED_RANK_DIR", str(tmp_path / "gone"))
     monkeypatch.setattr(tokenizers, "rank_file_dirs", lambda: [])
     monkeypatch.setattr(tokenizers, "_cache", {})
     monkeypatch.setattr(tokenizers, "_fallback_logged", False)
     with caplog.at_level(logging.WARNING, logger="vmllm"):
-        for i in range(2):
-            tok, counter = tokenizers.resolve(None)
-            assert tok.name == "approx" and counter is None
-    assert len([r for r in caplog.records if "approximately" in r.getMessage()]) == 1
+        with pytest.warns(RuntimeWarning, match="APPROXIMATELY") as warned:
+            for i in range(2):
+                tok, counter = tokenizers.resolve(None)
+                assert tok.name == "approx" and counter is None
+    assert len(warned) == 1
+    assert len([r for r in caplog.records if "APPROXIMATELY" in r.getMessage()]) == 1
     with pytest.raises(PageNotFoundError):
         tokenizers.get_tokenizer("cl100k_base")
+
+
+def test_approx_only_when_asked_for() -> None:
+    assert tokenizers.resolve(None)[0].name == "cl100k_base"
+    assert tokenizers.resolve("approx")[0].name == "approx"

@@ -40,8 +40,8 @@ def test_compress_on_evict_stores_the_models_summary(
     assert request.body["model"] == "test-model"
     assert request.body["messages"][0]["content"] == _core.compression_prompt()
     assert request.body["messages"][1]["content"] == original
-    assert remote_vm.request_page(ids[0]) == llm_server.default_summary
-    assert remote_vm.request_page(ids[0], full=True) == original  # Never lost.
+    assert remote_vm.request_page(ids[0], full=False) == llm_server.default_summary
+    assert remote_vm.request_page(ids[0]) == original  # Never lost.
     stats = remote_vm.stats()
     assert stats["compressions"] == 1 and stats["compression_fallbacks"] == 0
 

@@ -51,6 +51,7 @@ py::dict StatsDict(const PagerStats& s) {
   d["ingested_pages"] = s.ingested_pages;
   d["ingested_bytes"] = s.ingested_bytes;
   d["searches"] = s.searches;
+  d["search_fallbacks"] = s.search_fallbacks;
   d["l1_budget"] = s.l1_budget;
   d["l1_used"] = s.l1_used;
   d["pinned_pages"] = s.pinned_pages;

@@ -137,15 +137,13 @@ void RegisterNet(py::module_& m) {
       .def_property_readonly("pending", &QueuedCompressor::pending);
 
   m.def("llm_embedder", [](std::shared_ptr<LlmClient> client, const std::string& model,
-                           size_t dimension) {
+                           size_t dimension, size_t requested_dimensions) {
     if (model.empty()) ThrowStatus(Status::InvalidArgument("the embedder model is empty"));
-    Result<std::shared_ptr<Embedder>> r = Status();
-    {
-      py::gil_scoped_release release;
-      r = NewLlmEmbedder(std::move(client), model, dimension);
-    }
-    return Unwrap(std::move(r));
-  }, py::arg("client"), py::arg("model"), py::arg("dimension") = 0);
+    return Unwrap(NewLlmEmbedder(std::move(client), model, dimension, requested_dimensions));
+  }, py::arg("client"), py::arg("model"), py::arg("dimension") = 0,
+     py::arg("requested_dimensions") = 0,
+     "An embedder over `model`; `requested_dimensions` > 0 is sent as the request's "
+     "\"dimensions\" and is the index dimension. An unknown dimension is learned at first use.");
 
   py::class_<ProvidedEmbedder, Embedder, std::shared_ptr<ProvidedEmbedder>>(m, "ProvidedEmbedder")
       .def(py::init([](const std::string& name, size_t dimension) {

@@ -28,7 +28,8 @@ from .errors import InvalidArgumentError
 
 _log = logging.getLogger("vmllm")
 
-#: Dimensions of well-known OpenAI embedding models (others are learned with one probe request).
+#: Dimensions of well-known OpenAI embedding models (others are learned with one probe request
+#: at the first search or ingest, never at open).
 _KNOWN_DIMENSIONS = {
     "text-embedding-3-small": 1536,
     "text-embedding-3-large": 3072,
@@ -76,6 +77,7 @@ class Backends:
         api_key: Optional[str] = None,
         timeout: float = 60.0,
         max_retries: int = 4,
+        dimensions: Optional[int] = None,
     ) -> None:
         self._client_args = dict(base_url=base_url, api_key=api_key, timeout=float(timeout),
                                  max_retries=int(max_retries))
@@ -89,7 +91,9 @@ class Backends:
         self._queue: Optional[_core.QueuedCompressor] = None
         self._thread: Optional[threading.Thread] = None
         self._stop = threading.Event()
-        self._setup_embedder(embedder)
+        #: True when a remote (HTTP) embedder is configured: its warnings must reach the log.
+        self.remote = False
+        self._setup_embedder(embedder, _check_dimensions(dimensions))
         self._setup_compressor(compressor)
 
     # --- set-up ----------------------------------------------------------------------------
@@ -99,8 +103,12 @@ class Backends:
             self._client = _core.LlmClient(**self._client_args)
         return self._client
 
-    def _setup_embedder(self, embedder: Any) -> None:
+    def _setup_embedder(self, embedder: Any, dimensions: Optional[int]) -> None:
         if embedder is None or embedder == "hashing":
+            if dimensions is not None:
+                raise InvalidArgumentError(
+                    "embedding_dimensions applies to an 'openai:MODEL' or Python embedder; the "
+                    "built-in 'hashing' embedder has a fixed size")
             return
         if isinstance(embedder, str):
             model = _openai_model(embedder)
@@ -108,8 +116,16 @@ class Backends:
                 raise InvalidArgumentError(
                     f"embedder must be 'hashing', 'openai:MODEL', a callable or a LangChain "
                     f"Embeddings, not {embedder!r}")
+            known = _KNOWN_DIMENSIONS.get(model, 0)
+            if dimensions is not None and known and dimensions > known:
+                raise InvalidArgumentError(
+                    f"embedding_dimensions is {dimensions}, but {model} makes vectors of "
+                    f"{known} dimensions; ask for {known} or fewer")
+            # No request here: an unknown size is learned at first use, so that opening the
+            # store never needs the server to be up.
             self.native_embedder = _core.llm_embedder(
-                self._llm_client(), model, _KNOWN_DIMENSIONS.get(model, 0))
+                self._llm_client(), model, known, requested_dimensions=dimensions or 0)
+            self.remote = True
             return
         if hasattr(embedder, "embed_documents"):  # A LangChain Embeddings.
             self._embed_documents = embedder.embed_documents
@@ -121,6 +137,10 @@ class Backends:
                 f"embedder must be a str, a callable or a LangChain Embeddings, not "
                 f"{type(embedder).__name__}")
         probe = self._vectors(["dimension probe"])
+        if dimensions is not None and len(probe[0]) != dimensions:
+            raise InvalidArgumentError(
+                f"embedding dimension mismatch: the embedder returned vectors of "
+                f"{len(probe[0])} dimensions, but embedding_dimensions is {dimensions}")
         self._provided = _core.ProvidedEmbedder(_describe(embedder), len(probe[0]))
         self.native_embedder = self._provided
 
@@ -220,6 +240,16 @@ class Backends:
             self._queue.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
+
+
+def _check_dimensions(dimensions: Any) -> Optional[int]:
+    if dimensions is None:
+        return None
+    if not isinstance(dimensions, int) or isinstance(dimensions, bool) or not \
+            2 <= dimensions <= 1 << 16:
+        raise InvalidArgumentError(
+            f"embedding_dimensions must be an int from 2 to 65536 or None, not {dimensions!r}")
+    return dimensions
 
 
 def _openai_model(spec: str) -> str:

@@ -201,8 +201,8 @@ def run_demo(args: argparse.Namespace) -> int:
         page_id = vm.active_pages()[0]
         full = vm.request_page(page_id, full=True)
         vm.release_page(page_id, compress=True)
-        summary = vm.request_page(page_id)
-        back = vm.request_page(page_id, full=True)
+        summary = vm.request_page(page_id, full=False)
+        back = vm.request_page(page_id)
         print(f"   {page_id}: {len(full):,} bytes -> summary of {len(summary):,} bytes "
               f"({len(full) / max(len(summary), 1):.1f}:1); full text back intact: {back == full}")
         print("   summary: " + summary[:160].replace("\n", " ") + ("..." if len(summary) > 160 else ""))

@@ -1,13 +1,18 @@
-"""Choosing the tokenizer that measures pages: exact BPE when its rank file is found, else approx.
+"""Choosing the tokenizer that measures pages: exact ``cl100k_base`` unless told otherwise.
 
 The exact tokenizers (``"cl100k_base"``, ``"o200k_base"``) are vmllm's own C++ byte-pair
-encoder reading tiktoken's rank files; their counts and ids equal tiktoken's. vmllm ships no
-rank files; it finds them, in this order, in:
+encoder reading tiktoken's rank files; their counts and ids equal tiktoken's. vmllm ships both
+rank files (``vmllm/rank_files/``, OpenAI's public files, MIT; see the NOTICE there), so exact
+counting needs no network and no other package. A rank file is looked for, in this order, in:
 
-1. ``$VMLLM_TOKENIZER_DIR`` (files named ``cl100k_base.tiktoken`` / ``o200k_base.tiktoken``, or
+1. the package's own ``rank_files/`` folder,
+2. ``$VMLLM_TOKENIZER_DIR`` (files named ``cl100k_base.tiktoken`` / ``o200k_base.tiktoken``, or
    tiktoken's cache names),
-2. ``$TIKTOKEN_CACHE_DIR`` (tiktoken's own cache folder),
-3. the copies the ``litellm`` package ships (``pip install litellm``; it is found, not imported).
+3. ``$TIKTOKEN_CACHE_DIR`` (tiktoken's own cache folder),
+4. the copies the ``litellm`` package ships (it is found, not imported).
+
+The shipped files come first because they are known good (their SHA-256 equals the digests
+tiktoken checks); the other places only matter for a build of vmllm that lacks them.
 
 >>> tok = get_tokenizer("approx")
 >>> tok.count("hello world")
@@ -19,17 +24,21 @@ import importlib.util
 import logging
 import os
 import threading
+import warnings
 from typing import Callable, Optional, Union
 
 from . import _core
 from .errors import InvalidArgumentError, VmllmError
 
-__all__ = ["BPE_ENCODINGS", "TokenizerSpec", "get_tokenizer", "rank_file_dirs", "resolve"]
+__all__ = ["BPE_ENCODINGS", "SHIPPED_RANK_DIR", "TokenizerSpec", "find_rank_file",
+           "get_tokenizer", "rank_file_dirs", "resolve"]
 
 logger = logging.getLogger("vmllm")
 
 BPE_ENCODINGS = ("cl100k_base", "o200k_base")
 DEFAULT_ENCODING = "cl100k_base"
+# The rank files that ship inside the package (read at call time, so tests can point it away).
+SHIPPED_RANK_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rank_files")
 
 TokenizerSpec = Union[str, Callable[[str], int], "_core.Tokenizer", None]
 
@@ -39,7 +48,11 @@ _fallback_logged = False
 
 
 def rank_file_dirs() -> list[str]:
-    """Folders searched after ``$VMLLM_TOKENIZER_DIR`` and ``$TIKTOKEN_CACHE_DIR``."""
+    """Folders searched after the shipped files, ``$VMLLM_TOKENIZER_DIR`` and ``$TIKTOKEN_CACHE_DIR``.
+
+    These are the ``litellm`` package's copies, named as tiktoken's cache names them (so one of
+    these folders can also serve as ``$TIKTOKEN_CACHE_DIR`` for tiktoken itself).
+    """
     dirs = []
     spec = importlib.util.find_spec("litellm")
     if spec is not None and spec.submodule_search_locations:
@@ -48,6 +61,19 @@ def rank_file_dirs() -> list[str]:
             if os.path.isdir(path):
                 dirs.append(path)
     return dirs
+
+
+def find_rank_file(name: str) -> str:
+    """Path of the rank file of BPE encoding ``name``: the shipped copy, else the first found.
+
+    Raises:
+        vmllm.errors.PageNotFoundError (a KeyError): the rank file is nowhere to be found.
+        vmllm.errors.InvalidArgumentError: an unknown encoding.
+    """
+    shipped = os.path.join(SHIPPED_RANK_DIR, f"{name}.tiktoken")
+    if name in BPE_ENCODINGS and os.path.isfile(shipped):
+        return shipped
+    return _core.find_bpe_rank_file(name, rank_file_dirs())
 
 
 def get_tokenizer(name: str) -> _core.Tokenizer:
@@ -66,7 +92,7 @@ def get_tokenizer(name: str) -> _core.Tokenizer:
     with _lock:
         tok = _cache.get(name)
         if tok is None:
-            path = _core.find_bpe_rank_file(name, rank_file_dirs())
+            path = find_rank_file(name)
             tok = _core.bpe_tokenizer(name, path)
             _cache[name] = tok
         return tok
@@ -75,8 +101,9 @@ def get_tokenizer(name: str) -> _core.Tokenizer:
 def resolve(spec: TokenizerSpec) -> tuple[_core.Tokenizer, Optional[Callable[[str], int]]]:
     """Turns a ``tokenizer=`` argument into (core tokenizer, Python counter or None).
 
-    ``None`` means exact ``cl100k_base`` when its rank file is found, else ``"approx"`` (the
-    fallback is logged once per process on the ``vmllm`` logger). A callable ``f(text) -> int``
+    ``None`` means exact ``cl100k_base``. Only if its rank file is somehow missing (a broken
+    install) is ``"approx"`` used instead, with a ``RuntimeWarning`` once per process and a
+    warning on the ``vmllm`` logger; ask for ``"approx"`` to count approximately on purpose. A callable ``f(text) -> int``
     is returned as the Python counter; core threads never call into Python, so the core keeps
     the approximate tokenizer for its own accounting and the facade uses ``f`` for page cuts.
     """
@@ -86,11 +113,18 @@ def resolve(spec: TokenizerSpec) -> tuple[_core.Tokenizer, Optional[Callable[[st
             return get_tokenizer(DEFAULT_ENCODING), None
         except VmllmError as e:
             with _lock:
-                if not _fallback_logged:
-                    _fallback_logged = True
-                    logger.warning("vmllm: exact %s tokenizer unavailable (%s); counting tokens "
-                                   "approximately. pip install litellm, or set "
-                                   "VMLLM_TOKENIZER_DIR.", DEFAULT_ENCODING, e)
+                first = not _fallback_logged
+                _fallback_logged = True
+            if first:
+                # Loud on purpose: the rank files ship with vmllm, so reaching this is a broken
+                # install, and every page size and budget is then only an estimate.
+                message = (f"vmllm: exact {DEFAULT_ENCODING} tokenizer unavailable ({e}); the "
+                           f"rank files that ship in {SHIPPED_RANK_DIR} are missing, so tokens "
+                           "are counted APPROXIMATELY. Reinstall vmllm, or set "
+                           "VMLLM_TOKENIZER_DIR to a folder with the rank files; pass "
+                           "tokenizer='approx' to choose approximate counting explicitly.")
+                logger.warning("%s", message)
+                warnings.warn(message, RuntimeWarning, stacklevel=3)
             return _core.approx_tokenizer(), None
     if isinstance(spec, _core.Tokenizer):
         return spec, None

@@ -92,15 +92,27 @@ class VirtualMemory:
             callable ``str -> str`` or a LangChain chat model (run on a Python thread).
         embedder: What makes the vectors of semantic search: ``"hashing"`` (built in),
             ``"openai:MODEL"``, a callable ``list[str] -> list[list[float]]`` or a LangChain
-            ``Embeddings``. Changing it rebuilds the store's vector index.
+            ``Embeddings``. Changing it rebuilds the store's vector index. A remote embedder
+            is first called at the first search or ingest, never at open: a store whose
+            embedder is down opens, reads pages and searches by keyword. Whenever the vector
+            half of a hybrid search fails (server down, vectors of another size), the search
+            uses BM25 alone, counts it in ``stats()["search_fallbacks"]`` and logs a warning
+            once (logger ``"vmllm"``); ``mode="vector"`` raises instead.
         llm_base_url: Base URL of the OpenAI-compatible server; default ``$OPENAI_BASE_URL``,
             else ``https://api.openai.com/v1``.
         llm_api_key: API key; default ``$OPENAI_API_KEY``. Never logged or put in an error.
         llm_timeout: Seconds one HTTP attempt may take.
         llm_max_retries: Retries after a 429, a 5xx or a connection error.
+        embedding_dimensions: The size of the embedder's vectors. For ``"openai:MODEL"`` it is
+            sent as the request's ``dimensions`` field (text-embedding-3 models shorten their
+            vectors to it) and sizes the index; for a Python embedder it is checked against
+            the vectors it returns. ``None``: the model's own size (learned with one request
+            at first use for a model vmllm does not know). Vectors of any other size are
+            refused with an error naming both sizes.
         tokenizer: ``"cl100k_base"``, ``"o200k_base"``, ``"approx"``, a callable
-            ``f(text) -> int`` or ``None`` (exact cl100k_base when its rank file is found,
-            else approx; see :mod:`vmllm.tokenizers`). A callable cuts pages on the Python side
+            ``f(text) -> int`` or ``None`` (exact cl100k_base from the rank files that ship
+            with vmllm; approx only if asked for, or with a RuntimeWarning if those files are
+            missing; see :mod:`vmllm.tokenizers`). A callable cuts pages on the Python side
             (the core never calls into Python); the core then counts L1 headers and summaries
             approximately.
 
@@ -134,6 +146,7 @@ class VirtualMemory:
         llm_timeout: float = 60.0,
         llm_max_retries: int = 4,
         tokenizer: TokenizerSpec = None,
+        embedding_dimensions: int | None = None,
     ) -> None:
         for name, value in (("l1_tokens", l1_tokens), ("page_tokens", page_tokens),
                             ("l2_bytes", l2_bytes)):
@@ -145,7 +158,8 @@ class VirtualMemory:
         self._page_tokens = page_tokens
         self._llm_backends = Backends(compressor, embedder, base_url=llm_base_url,
                                   api_key=llm_api_key, timeout=llm_timeout,
-                                  max_retries=llm_max_retries)
+                                  max_retries=llm_max_retries,
+                                  dimensions=embedding_dimensions)
         self._temporary = path is None
         self._path = tempfile.mkdtemp(prefix="vmllm-") if path is None else os.fspath(path)
         try:
@@ -170,7 +184,9 @@ class VirtualMemory:
             raise
         finally:
             _backends.log_backend_warnings()
-        if l2_url:
+        if l2_url or self._llm_backends.remote:
+            # A remote backend warns on its state changes (Redis down, the embedder failing
+            # and search falling back to keywords); this drains the warnings into the log.
             self._pager = _backends.WarningPager(self._pager)  # type: ignore[assignment]
         self._closed = False
         # Whatever happens to this object, a temporary store does not outlive it. Unclosed at
@@ -209,13 +225,20 @@ class VirtualMemory:
 
     # --- paging ----------------------------------------------------------------------------
 
-    def request_page(self, page_id: str, full: bool = False) -> str:
-        """Page ``page_id`` into the context window (L1) and return what L1 now holds.
+    def request_page(self, page_id: str, full: bool = True) -> str:
+        """Page ``page_id`` into the context window (L1) and return its text.
 
-        An L1 hit costs nothing. Otherwise this is a page fault: the page comes from the
-        fastest tier holding it (L2, then L3, then L4), and pages leave L1 by policy to make
-        room. A page that was compressed when it left comes back as its summary unless
-        ``full=True``; ``full=True`` also upgrades a resident summary to the whole page.
+        By default this is the whole page, exactly as ingested, even after the page was
+        released and compressed: it comes back from the fastest tier holding it (L2, then L3,
+        then L4), and a summary already resident in L1 is upgraded to the whole page. An L1
+        hit costs nothing; otherwise this is a page fault, and pages leave L1 by policy to
+        make room.
+
+        ``full=False`` asks for the summary instead: a page that was compressed when it left
+        comes back as its summary (a few tokens in L1, marked ``[COMPRESSED SUMMARY]`` in
+        :meth:`build_context`); a page never compressed comes back whole. What L1 holds is
+        what this returns, and ``page_table[page_id].resident_as_summary`` says which.
+        (Before issue 12 the summary was the default.)
 
         Raises:
             PageNotFoundError: unknown page id (a ``KeyError``).
@@ -223,8 +246,9 @@ class VirtualMemory:
         """
         return str(self._pager.request_page(page_id, full=full))
 
-    def request_pages(self, page_ids: list[str], full: bool = False) -> list[str]:
-        """Page in several pages at once; return what L1 holds for each, in order.
+    def request_pages(self, page_ids: list[str], full: bool = True) -> list[str]:
+        """Page in several pages at once; return each one's text, in order (whole pages by
+        default; ``full=False`` for summaries, as :meth:`request_page`).
 
         Like :meth:`request_page` for each id, but the pages that must be faulted in are read
         from L2 in one batch (one pipelined round trip to Redis). Pages this call brings in are
@@ -239,7 +263,8 @@ class VirtualMemory:
         """Page ``page_id`` out of L1 into L2 (and the L3 swap), compressing it first.
 
         Returns ``False`` when the page was not in L1. The original is never lost: the summary
-        is an extra view, and ``request_page(page_id, full=True)`` brings the whole page back.
+        is an extra view; ``request_page(page_id)`` brings the whole page back (from L2 while
+        it is there) and ``request_page(page_id, full=False)`` the summary.
         """
         return bool(self._pager.release_page(page_id, compress=compress))
 
@@ -312,7 +337,8 @@ class VirtualMemory:
     def stats(self) -> dict[str, Any]:
         """Counters and occupancy: per tier (``stats()["tiers"]["L2"]["hits"]``…) hits,
         misses, errors, pages, bytes and tokens; plus faults, evictions, releases,
-        compressions, searches and the L1 budget. With an LLM or Python compressor also
+        compressions, searches (``search_fallbacks``: hybrid searches answered by BM25 alone
+        because the vector half failed) and the L1 budget. With an LLM or Python compressor also
         ``compression_fallbacks`` (jobs that failed and got the extractive summary),
         ``compressions_pending`` and ``last_compression_error``."""
         return dict(self._pager.stats())

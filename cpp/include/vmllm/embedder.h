@@ -25,7 +25,12 @@ class Embedder {
   // Stable identity of the vector space, e.g. "hashing-384-v1". A store whose index was built
   // by another embedder rebuilds it.
   virtual std::string Name() const = 0;
+  // 0 until Prepare() succeeds for an embedder that learns its dimension from a server.
   virtual size_t Dimension() const = 0;
+  // Makes Dimension() known. A remote embedder of unknown dimension asks its server here, at
+  // first use rather than at construction, so that a store opens while the server is down;
+  // BackendUnavailable until it answers. Local embedders know their dimension already.
+  virtual Status Prepare() const { return Status(); }
   // Writes Dimension() floats to `out`, L2-normalised (all zeros for text without features).
   virtual void Embed(std::string_view text, float* out) const = 0;
 

@@ -73,10 +73,11 @@ class LlmClient {
                                        const std::atomic<bool>* cancel = nullptr) = 0;
 
   // POST {base_url}/embeddings, one request per `embedding_batch_size` texts, several at once.
-  // Returns one vector per text, in order, each of the same length.
+  // Returns one vector per text, in order, each of the same length. `dimensions` > 0 is sent
+  // as the request's "dimensions" field (models that can shorten their vectors honour it).
   virtual Result<std::vector<std::vector<float>>> Embed(
       const std::string& model, const std::vector<std::string>& texts,
-      const std::atomic<bool>* cancel = nullptr) = 0;
+      const std::atomic<bool>* cancel = nullptr, size_t dimensions = 0) = 0;
 };
 
 // The instruction an LLM compressor gives the model (the system message).
@@ -87,11 +88,15 @@ const char* CompressionPrompt();
 std::shared_ptr<AsyncCompressor> NewLlmCompressor(std::shared_ptr<LlmClient> client,
                                                   std::string model, size_t threads = 4);
 
-// An embedder over `model`. With `dimension` 0 the dimension is learned by embedding one probe
-// text now (BackendUnavailable when the server cannot be reached). Name() is
-// "openai:<model>:<base_url>", so another server's vectors never mix with these.
+// An embedder over `model`. `requested_dimensions` > 0 is sent with every request (the OpenAI
+// "dimensions" field) and is the dimension. Otherwise `dimension` is the model's known size, or
+// 0: then it is learned by embedding one probe text at first use (Prepare), never here, so that
+// constructing the embedder needs no server. Vectors of any other size are refused with
+// InvalidArgument naming both sizes. Name() is "openai:<model>:<base_url>", so another
+// server's vectors never mix with these.
 Result<std::shared_ptr<Embedder>> NewLlmEmbedder(std::shared_ptr<LlmClient> client,
-                                                 std::string model, size_t dimension = 0);
+                                                 std::string model, size_t dimension = 0,
+                                                 size_t requested_dimensions = 0);
 
 }  // namespace vmllm
 

@@ -92,6 +92,7 @@ struct PagerStats {
   uint64_t ingested_pages = 0;
   uint64_t ingested_bytes = 0;
   uint64_t searches = 0;
+  uint64_t search_fallbacks = 0;  // Hybrid searches answered by BM25 alone: the vectors failed.
   uint64_t l1_budget = 0;
   uint64_t l1_used = 0;
   uint64_t pinned_pages = 0;

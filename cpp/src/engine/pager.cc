@@ -17,6 +17,7 @@
 #include "store/page_table.h"
 #include "store/vector_index.h"
 #include "util/hash.h"
+#include "vmllm/backend_events.h"
 #include "vmllm/chunker.h"
 #include "vmllm/eviction_policy.h"
 #include "vmllm/utf8.h"
@@ -42,6 +43,7 @@ class PagerImpl : public Pager {
   ~PagerImpl() override { Close(); }
 
   Status Init();
+  void NoteVectorFailure(const Status& why);
 
   Result<std::vector<std::string>> Ingest(std::string_view doc_id, std::string_view text) override {
     return IngestImpl(doc_id, text, nullptr);
@@ -107,6 +109,7 @@ class PagerImpl : public Pager {
   std::unique_ptr<EvictionPolicy> policy_;
   std::unique_ptr<Chunker> chunker_;
   PageTable table_;
+  bool vectors_failing_ = false;  // The vector half failed last time (warned already).
   double keyword_weight_ = 1.0;  // Of BM25's ranks against the vectors' in hybrid search.
   PageKey synced_key_ = 0;  // Every stored page with a key <= this is in the table.
   int64_t deleted_seq_ = 0;  // Deletions logged up to here are out of the table.
@@ -185,7 +188,18 @@ Status PagerImpl::Init() {
   // A snapshot saved by a process that never saw some deletions keeps their vectors: drop them
   // here, or they fill the top of every vector search.
   vectors_->Retain([this](PageKey key) { return table_.FindKey(key) != nullptr; });
-  return vectors_->CatchUp(store_.get());
+  // No catch-up here: pages and keyword search never need the embedder, so a remote one that
+  // is down (or slow, or of another size) must not hold up or refuse the open. Every user of
+  // the vectors (search, ingest, TextsToEmbed) catches the index up first.
+  return Status();
+}
+
+// Warns once per stretch of failures, not once per search; a success ends the stretch.
+void PagerImpl::NoteVectorFailure(const Status& why) {
+  if (vectors_failing_) return;
+  vectors_failing_ = true;
+  PostBackendWarning("vector search unavailable (" + why.message() + "); hybrid search uses "
+                     "keywords (BM25) alone until the embedder works again");
 }
 
 // Drops pages that this or another process deleted (a document replaced, with fewer pages or
@@ -313,7 +327,9 @@ Result<std::vector<std::string>> PagerImpl::IngestImpl(std::string_view doc_id,
   ++counters_.ingested_documents;
   counters_.ingested_pages += written.size();
   Status indexed = vectors_->CatchUp(store_.get());
-  if (!indexed.ok()) ++counters_.tiers[TierIndex(TierId::kL3)].errors;  // Retried on next search.
+  // Retried on the next search, which warns if it still fails (a Python embedder's vectors
+  // arrive only after this, so failing here is normal and not worth a warning).
+  if (!indexed.ok()) ++counters_.tiers[TierIndex(TierId::kL3)].errors;
   return ids;
 }
 
@@ -645,26 +661,29 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
   VMLLM_RETURN_IF_ERROR(SyncFromStore());
   // A remote embedder that is down degrades hybrid search to keywords; the index catches up on
   // a later search.
+  // Hybrid search falls back to BM25 alone whenever its vector half fails (a remote embedder
+  // down, vectors of the wrong size, a damaged index): counted, warned once, retried on the
+  // next search. Vector-only search has nothing to fall back to and reports the failure.
   TierStats& l3_stats = counters_.tiers[TierIndex(TierId::kL3)];
-  Status caught_up = vectors_->CatchUp(store_.get());
-  if (!caught_up.ok()) {
-    if (caught_up.code() != StatusCode::kBackendUnavailable || mode == SearchMode::kVector) {
-      return caught_up;
-    }
-    ++l3_stats.errors;
-  }
   // Over-fetch: hits for pages deleted elsewhere are dropped below.
   const size_t k = n * 4 + 16;
   std::vector<std::vector<std::pair<PageKey, double>>> lists;
   if (mode != SearchMode::kKeyword) {
-    auto v = vectors_->Search(query, k);
-    if (v.ok()) {
-      lists.push_back(std::move(v).value());
-    } else if (v.status().code() == StatusCode::kBackendUnavailable &&
-               mode == SearchMode::kHybrid) {
+    Status failed = vectors_->CatchUp(store_.get());
+    if (failed.ok()) {
+      auto v = vectors_->Search(query, k);
+      if (v.ok()) {
+        lists.push_back(std::move(v).value());
+        vectors_failing_ = false;
+      } else {
+        failed = v.status();
+      }
+    }
+    if (!failed.ok()) {
+      if (mode != SearchMode::kHybrid) return failed;
       ++l3_stats.errors;
-    } else {
-      return v.status();
+      ++counters_.search_fallbacks;
+      NoteVectorFailure(failed);
     }
   }
   if (mode != SearchMode::kVector) {

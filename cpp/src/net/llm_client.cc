@@ -85,7 +85,8 @@ class LlmClientImpl : public LlmClient {
 
   Result<std::vector<std::vector<float>>> Embed(const std::string& model,
                                                 const std::vector<std::string>& texts,
-                                                const std::atomic<bool>* cancel) override {
+                                                const std::atomic<bool>* cancel,
+                                                size_t dimensions) override {
     std::vector<std::vector<float>> vectors;
     if (texts.empty()) return vectors;
     const size_t batch = std::max<size_t>(1, options_.embedding_batch_size);
@@ -95,7 +96,9 @@ class LlmClientImpl : public LlmClient {
       for (size_t i = start; i < std::min(texts.size(), start + batch); ++i) {
         input.push_back(texts[i]);
       }
-      bodies.push_back(Dump({{"model", model}, {"input", std::move(input)}}));
+      json body = {{"model", model}, {"input", std::move(input)}};
+      if (dimensions > 0) body["dimensions"] = dimensions;
+      bodies.push_back(Dump(body));
     }
     const std::string url = base_url_ + "/embeddings";
     auto replies = http_.PostJson(url, bodies, cancel);

@@ -178,23 +178,64 @@ struct VectorIndex::Impl {
   const Embedder* embedder;
   std::string dir;
   std::string store_id;
-  uint64_t embedder_hash;
-  hnswlib::InnerProductSpace space;
-  std::unique_ptr<Graph> graph;
+  uint64_t embedder_hash = 0;
+  std::unique_ptr<hnswlib::InnerProductSpace> space;
+  std::unique_ptr<Graph> graph;  // Null until the embedder's dimension is known (Ready).
+  // What Retain and Forget asked before the graph existed, applied once it loads.
+  std::function<bool(PageKey)> pending_retain;
+  std::vector<PageKey> pending_forgets;
   PageKey watermark = 0;
   PageKey saved_watermark = -1;
   size_t forgotten_since_save = 0;
   mutable std::mutex mu;  // hnswlib keeps search width (ef) as shared state.
 
   Impl(const Embedder* e, std::string d, std::string id)
-      : embedder(e),
-        dir(std::move(d)),
-        store_id(std::move(id)),
-        embedder_hash(Fnv1a64(e->Name() + "/" + std::to_string(e->Dimension()))),
-        space(e->Dimension()) {}
+      : embedder(e), dir(std::move(d)), store_id(std::move(id)) {}
+
+  // Loads the graph once the embedder knows its dimension; a remote embedder may have to ask
+  // its server first, so this runs at first use, not at open. Requires `mu`.
+  Status Ready() {
+    if (graph) return Status();
+    VMLLM_RETURN_IF_ERROR(embedder->Prepare());
+    const size_t dim = embedder->Dimension();
+    if (dim < 2) return Status::InvalidArgument("embedding dimension must be at least 2");
+    embedder_hash = Fnv1a64(embedder->Name() + "/" + std::to_string(dim));
+    space = std::make_unique<hnswlib::InnerProductSpace>(dim);
+    try {
+      LoadNewest();
+    } catch (const std::exception& e) {
+      graph.reset();
+      return Status::StorageError(std::string("vector index: ") + e.what());
+    }
+    if (pending_retain) RetainLoaded(pending_retain);
+    for (PageKey key : pending_forgets) ForgetLoaded(key);
+    pending_retain = nullptr;
+    pending_forgets.clear();
+    return Status();
+  }
+
+  void RetainLoaded(const std::function<bool(PageKey)>& live) {
+    Graph& g = *graph;
+    for (hnswlib::tableint i = 0; i < g.cur_element_count; ++i) {
+      if (g.isMarkedDeleted(i)) continue;
+      const auto label = g.getExternalLabel(i);
+      if (live(static_cast<PageKey>(label))) continue;
+      g.markDelete(label);
+      ++forgotten_since_save;
+    }
+  }
+
+  void ForgetLoaded(PageKey key) {
+    try {
+      graph->markDelete(static_cast<hnswlib::labeltype>(key));
+      ++forgotten_since_save;
+    } catch (const std::exception&) {
+      // Not indexed yet, or already forgotten: nothing to drop.
+    }
+  }
 
   void Fresh() {
-    graph = std::make_unique<Graph>(&space, kInitialCapacity, kGraphM, kEfConstruction);
+    graph = std::make_unique<Graph>(space.get(), kInitialCapacity, kGraphM, kEfConstruction);
     watermark = 0;
   }
 
@@ -209,7 +250,8 @@ struct VectorIndex::Impl {
     std::unique_ptr<Graph> loaded;
     try {
       // Capacity from the element count, not from the header: AddBatch grows it as needed.
-      loaded = std::make_unique<Graph>(&space, path, false, std::max(count, kInitialCapacity));
+      loaded = std::make_unique<Graph>(space.get(), path, false,
+                                       std::max(count, kInitialCapacity));
     } catch (const std::exception& e) {
       return Status::StorageError(e.what());
     }
@@ -289,11 +331,8 @@ Result<std::unique_ptr<VectorIndex>> VectorIndex::Open(const std::string& store_
   if (::mkdir(impl->dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Status::StorageError("cannot create '" + impl->dir + "': " + std::strerror(errno));
   }
-  try {
-    impl->LoadNewest();
-  } catch (const std::exception& e) {
-    return Status::StorageError(std::string("vector index: ") + e.what());
-  }
+  // An embedder that must still learn its dimension (from a server) loads at first use.
+  if (embedder->Dimension() > 0) VMLLM_RETURN_IF_ERROR(impl->Ready());
   return std::unique_ptr<VectorIndex>(new VectorIndex(std::move(impl)));
 }
 
@@ -302,6 +341,8 @@ Status VectorIndex::CatchUp(DiskStore* store) {
   if (!max_key.ok()) return max_key.status();
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (*max_key <= impl_->watermark) return Status();
+  VMLLM_RETURN_IF_ERROR(impl_->Ready());
+  if (*max_key <= impl_->watermark) return Status();  // The snapshot just loaded covers it.
   try {
     while (impl_->watermark < *max_key) {
       std::vector<PageKey> keys;
@@ -329,9 +370,11 @@ Result<std::vector<std::pair<PageKey, double>>> VectorIndex::Search(std::string_
                                                                     size_t k) {
   std::vector<std::pair<PageKey, double>> hits;
   if (k == 0) return hits;
+  VMLLM_RETURN_IF_ERROR(impl_->embedder->Prepare());
   std::vector<float> q(impl_->embedder->Dimension());
   VMLLM_RETURN_IF_ERROR(impl_->embedder->EmbedBatch({query}, q.data()));
   std::lock_guard<std::mutex> lock(impl_->mu);
+  VMLLM_RETURN_IF_ERROR(impl_->Ready());
   size_t live = impl_->graph->cur_element_count;
   if (live == 0) return hits;
   try {
@@ -351,28 +394,25 @@ Result<std::vector<std::pair<PageKey, double>>> VectorIndex::Search(std::string_
 
 void VectorIndex::Forget(PageKey key) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  try {
-    impl_->graph->markDelete(static_cast<hnswlib::labeltype>(key));
-    ++impl_->forgotten_since_save;
-  } catch (const std::exception&) {
-    // Not indexed yet, or already forgotten: nothing to drop.
+  if (impl_->graph) {
+    impl_->ForgetLoaded(key);
+  } else {
+    impl_->pending_forgets.push_back(key);
   }
 }
 
 void VectorIndex::Retain(const std::function<bool(PageKey)>& live) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  Graph& g = *impl_->graph;
-  for (hnswlib::tableint i = 0; i < g.cur_element_count; ++i) {
-    if (g.isMarkedDeleted(i)) continue;
-    const auto label = g.getExternalLabel(i);
-    if (live(static_cast<PageKey>(label))) continue;
-    g.markDelete(label);
-    ++impl_->forgotten_since_save;
+  if (impl_->graph) {
+    impl_->RetainLoaded(live);
+  } else {
+    impl_->pending_retain = live;  // Applied to the snapshot once it loads.
   }
 }
 
 Status VectorIndex::Save() {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  if (!impl_->graph) return Status();  // Never loaded: nothing new to save.
   if (impl_->watermark == impl_->saved_watermark && impl_->forgotten_since_save == 0) {
     return Status();
   }
@@ -411,6 +451,7 @@ Status VectorIndex::Save() {
 
 size_t VectorIndex::size() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  if (!impl_->graph) return 0;
   return impl_->graph->cur_element_count - impl_->graph->num_deleted_;
 }
 

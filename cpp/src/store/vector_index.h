@@ -7,7 +7,8 @@
 // once its checksum, header and every graph link check out (hnswlib itself trusts the file);
 // CatchUp then embeds every page written since its watermark, by this process or another. A
 // missing, foreign or damaged snapshot means a rebuild from the store, the damaged one with a
-// backend warning.
+// backend warning. An embedder that learns its dimension from a server (Embedder::Prepare)
+// defers all of this to the first CatchUp or Search, so a store opens while the server is down.
 //
 // Keys of deleted pages may linger in a snapshot; callers drop hits whose key no longer exists.
 //
