@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 import vmllm
+from vmllm import ConversationMemory
 from vmllm.conversation_memory import _to_anthropic
+from vmllm.errors import InvalidArgumentError
 
 
 def call(call_id: str, name: str, args: dict[str, Any], content: Any = None) -> dict[str, Any]:
@@ -178,3 +180,24 @@ def test_an_unknown_format_is_an_invalid_argument():
         with pytest.raises(vmllm.InvalidArgumentError, match="format"):
             memory.messages(format="gemini")
         assert memory.messages(format="openai") == memory.messages()
+
+
+def test_deep_tool_arguments_stay_verbatim_instead_of_breaking_the_anthropic_form():
+    deep = '{"k":' * 3000 + "1" + "}" * 3000  # Deeper than Python's json can recurse.
+    memory = ConversationMemory(None, window_tokens=200_000)
+    memory.append({"role": "user", "content": "go"})
+    memory.append({"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "f", "arguments": deep}}]})
+    memory.append({"role": "tool", "tool_call_id": "c1", "content": "ok"})
+    body = memory.messages(format="anthropic")
+    uses = [b for m in body["messages"] for b in m["content"] if b.get("type") == "tool_use"]
+    assert uses == [{"type": "tool_use", "id": "c1", "name": "f", "input": {"arguments": deep}}]
+    memory.close()
+
+
+def test_messages_as_bytes_that_are_not_utf8_are_invalid_arguments():
+    memory = ConversationMemory(None)
+    with pytest.raises(InvalidArgumentError, match="not valid UTF-8"):
+        memory.append(b'{"role":"user","content":"\xff\xfe"}')
+    assert all(m["role"] != "user" for m in memory.messages())  # Nothing was stored.
+    memory.close()

@@ -288,3 +288,63 @@ def test_unreachable_upstream_is_a_502_not_a_crash() -> None:
     finally:
         p.shutdown()
         p.server_close()
+
+
+def raw_request(port: int, head: bytes, body: bytes = b"") -> bytes:
+    """Sends bytes as they are (no client library to fix them up) and reads the answer."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head + body)
+        chunks = []
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+        return b"".join(chunks)
+
+
+@pytest.mark.parametrize("messages", [b'{"a": 1}', b"5", b"null"])
+def test_messages_that_are_not_a_list_get_a_400(proxy: PagingProxy, upstream: Upstream,
+                                                 messages: bytes) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.server_address[1], timeout=10)
+    conn.request("POST", "/v1/chat/completions", body=b'{"model": "m", "messages": ' + messages + b"}",
+                 headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    assert resp.status == 400
+    assert "messages must be a list" in json.loads(resp.read())["error"]["message"]
+    conn.close()
+    assert upstream.received == []
+
+
+@pytest.mark.parametrize("length", [b"abc", b"-5", b"1e3"])
+def test_a_content_length_that_is_not_a_count_gets_a_400_and_the_connection_closes(
+        proxy: PagingProxy, length: bytes) -> None:
+    answer = raw_request(proxy.server_address[1],
+                         b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                         length + b"\r\n\r\n", b'{"messages": []}GET /healthz HTTP/1.1\r\n\r\n')
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b"Content-Length must be a non-negative integer" in answer
+    assert answer.count(b"HTTP/1.1") == 1  # The body was never parsed as a second request.
+
+
+def test_a_huge_body_on_any_route_gets_a_413_unread(proxy: PagingProxy, upstream: Upstream) -> None:
+    answer = raw_request(proxy.server_address[1],
+                         b"POST /v1/models HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Length: 1000000000000000\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert upstream.received == []
+
+
+def test_sessions_never_cross_credentials(proxy: PagingProxy, upstream: Upstream) -> None:
+    body = json.dumps({"model": "m", "messages": openai_history()})
+    for key in ("Bearer user-one", "Bearer user-two", "Bearer user-one"):
+        upstream.script.append(completion("ok"))
+        conn = http.client.HTTPConnection("127.0.0.1", proxy.server_address[1], timeout=10)
+        conn.request("POST", "/v1/chat/completions", body=body,
+                     headers={"Content-Type": "application/json", "Authorization": key,
+                              "X-Vmllm-Session": "shared-name"})
+        assert conn.getresponse().status == 200
+        conn.close()
+    assert len(proxy.sessions) == 2  # One per key, even under the same session name.
+    assert not any("user-one" in k or "user-two" in k for k in proxy.sessions)

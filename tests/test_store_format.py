@@ -54,3 +54,11 @@ def test_a_store_of_a_newer_format_is_refused_naming_both_versions(old_store):
     with pytest.raises(StorageError, match="format version 99; this vmllm reads version 2"):
         vmllm.VirtualMemory(old_store)
     assert format_version(old_store) == "99"  # Untouched.
+
+
+def test_a_store_that_lost_its_format_version_is_rehashed_not_trusted(old_store):
+    with sqlite3.connect(old_store / "store.db") as db:
+        db.execute("DELETE FROM meta")
+    with vmllm.VirtualMemory(old_store, l1_tokens=400, page_tokens=100) as vm:
+        assert vm.request_page("guide.md::chunk_0000") == GUIDE  # Hash checks pass.
+    assert format_version(old_store) == "2"

@@ -93,8 +93,13 @@ def _blocks_arg(blocks: Any) -> list[MemoryBlock]:
 
 
 def _json_arg(value: Any, what: str) -> str:
-    if isinstance(value, (str, bytes)):
-        return value.decode() if isinstance(value, bytes) else value
+    if isinstance(value, bytes):
+        try:
+            return value.decode()
+        except UnicodeDecodeError as e:
+            raise InvalidArgumentError(f"{what} is not valid UTF-8 (byte {e.start})") from None
+    if isinstance(value, str):
+        return value
     if isinstance(value, Mapping):
         return _json_limits.dumps(value, what, ensure_ascii=False)
     dump = getattr(value, "model_dump", None)  # pydantic objects from the openai/anthropic SDKs
@@ -162,8 +167,13 @@ def _tool_input(arguments: Any) -> dict[str, Any]:
     if isinstance(arguments, dict):
         return arguments
     try:
-        parsed = json.loads(arguments) if isinstance(arguments, str) and arguments else {}
-    except ValueError:
+        if isinstance(arguments, str) and arguments:
+            # Stored arguments are a model's text: possibly deeper than json can recurse.
+            _json_limits.check(arguments, "tool call arguments", "message_bytes")
+            parsed = json.loads(arguments)
+        else:
+            parsed = {}
+    except (ValueError, InvalidArgumentError):
         parsed = None
     # Anthropic requires an object; keep anything else verbatim rather than lose it.
     return parsed if isinstance(parsed, dict) else {"arguments": arguments}

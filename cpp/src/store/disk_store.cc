@@ -165,7 +165,14 @@ Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& dir) {
     if (!version.ok()) {
       s = version.status();
     } else if (!version->has_value()) {
-      s = store->SetMeta("format_version", kFormatVersion);
+      // A new store, or one whose meta rows were lost: rehashing from the texts is right for
+      // any version, so a store with pages is treated as the oldest.
+      auto has_pages = store->MaxKey();
+      if (!has_pages.ok()) {
+        s = has_pages.status();
+      } else {
+        s = *has_pages > 0 ? store->Migrate("1") : store->SetMeta("format_version", kFormatVersion);
+      }
     } else if (**version != kFormatVersion) {
       s = store->Migrate(**version);
     }
