@@ -282,3 +282,36 @@ def test_a_conversation_left_open_on_a_deleted_store_exits_without_a_traceback(t
     """, python_env)
     assert out.stdout.strip() == "left open"
     assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("page_id", [None, 5, 1.5, True, ["a"], b"\xff\xfe", "\ud800"])
+def test_a_page_id_that_is_not_a_str_is_an_invalid_argument(vm, page_id):
+    vm.ingest("a", paragraphs(3))
+    for call in (vm.read_page, vm.request_page, vm.release_page, vm.pin, vm.unpin,
+                 lambda p: vm.request_pages([p])):
+        with pytest.raises(InvalidArgumentError):
+            call(page_id)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None, [True]])
+def test_flags_must_be_bools(vm, value):
+    ids = vm.ingest("a", paragraphs(3))
+    with pytest.raises(InvalidArgumentError):
+        vm.request_page(ids[0], full=value)
+    with pytest.raises(InvalidArgumentError):
+        vm.release_page(ids[0], compress=value)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"policy": b"lru"}, {"policy": 3}, {"llm_timeout": None}, {"llm_timeout": math.nan},
+    {"llm_timeout": -1}, {"llm_max_retries": math.inf}, {"llm_max_retries": -1},
+])
+def test_absurd_backend_settings_are_invalid_arguments(store, kwargs):
+    with pytest.raises(InvalidArgumentError):
+        vmllm.VirtualMemory(store, **kwargs)
+
+
+def test_request_pages_wants_a_list(vm):
+    for bad in (None, 5, math.nan, b"x"):
+        with pytest.raises(InvalidArgumentError):
+            vm.request_pages(bad)

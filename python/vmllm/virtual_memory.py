@@ -153,6 +153,10 @@ class VirtualMemory:
             _check_int(name, value, 1, _MAX_SIZE)
         _check_seconds("l2_ttl_seconds", l2_ttl_seconds, zero_ok=False)
         _check_seconds("stats_flush_seconds", stats_flush_seconds, zero_ok=True)
+        _check_seconds("llm_timeout", llm_timeout, zero_ok=False)
+        _check_int("llm_max_retries", llm_max_retries, 0, 100)
+        if not isinstance(policy, str):
+            raise InvalidArgumentError(f"policy must be a str, not {type(policy).__name__}")
         l2_url = _backends.resolve_l2(l2)
         core_tokenizer, self._count_tokens = resolve_tokenizer(tokenizer)
         self._page_tokens = page_tokens
@@ -221,7 +225,7 @@ class VirtualMemory:
 
     def read_page(self, page_id: str) -> str:
         """The full original text of a page, read from disk without paging it in."""
-        return str(self._pager.read_page(page_id))
+        return str(self._pager.read_page(_page_id(page_id)))
 
     # --- paging ----------------------------------------------------------------------------
 
@@ -244,7 +248,7 @@ class VirtualMemory:
             PageNotFoundError: unknown page id (a ``KeyError``).
             CapacityError: pinned pages leave no room for it.
         """
-        return str(self._pager.request_page(page_id, full=full))
+        return str(self._pager.request_page(_page_id(page_id), full=_flag("full", full)))
 
     def request_pages(self, page_ids: list[str], full: bool = True) -> list[str]:
         """Page in several pages at once; return each one's text, in order (whole pages by
@@ -255,9 +259,11 @@ class VirtualMemory:
         never evicted to make room for one another: :class:`~vmllm.CapacityError` when they do
         not all fit.
         """
-        if isinstance(page_ids, str):
-            raise InvalidArgumentError("page_ids must be a list of page ids, not a str")
-        return [str(t) for t in self._pager.request_pages(list(page_ids), full=full)]
+        if isinstance(page_ids, (str, bytes)) or not hasattr(page_ids, "__iter__"):
+            raise InvalidArgumentError(
+                f"page_ids must be a list of page ids, not {type(page_ids).__name__}")
+        ids = [_page_id(p) for p in page_ids]
+        return [str(t) for t in self._pager.request_pages(ids, full=_flag("full", full))]
 
     def release_page(self, page_id: str, compress: bool = True) -> bool:
         """Page ``page_id`` out of L1 into L2 (and the L3 swap), compressing it first.
@@ -266,18 +272,19 @@ class VirtualMemory:
         is an extra view; ``request_page(page_id)`` brings the whole page back (from L2 while
         it is there) and ``request_page(page_id, full=False)`` the summary.
         """
-        return bool(self._pager.release_page(page_id, compress=compress))
+        return bool(self._pager.release_page(_page_id(page_id),
+                                             compress=_flag("compress", compress)))
 
     def pin(self, page_id: str) -> None:
         """Keep ``page_id`` in L1 until :meth:`unpin`; pages it in if needed.
 
         Raises :class:`~vmllm.CapacityError` if pinned pages would exceed the L1 budget.
         """
-        self._pager.pin(page_id)
+        self._pager.pin(_page_id(page_id))
 
     def unpin(self, page_id: str) -> None:
         """Let the eviction policy consider ``page_id`` again."""
-        self._pager.unpin(page_id)
+        self._pager.unpin(_page_id(page_id))
 
     # --- search and faults -----------------------------------------------------------------
 
@@ -426,6 +433,23 @@ def _check_seconds(name: str, value: Any, zero_ok: bool) -> None:
     if not ok or value < 0 or (value == 0 and not zero_ok):
         bound = "finite and >= 0" if zero_ok else "finite and > 0"
         raise InvalidArgumentError(f"{name} must be a number of seconds, {bound}; not {value!r}")
+
+
+def _page_id(page_id: Any) -> str:
+    """A page id as the core takes it: a str of valid Unicode (no lone surrogates)."""
+    if not isinstance(page_id, str):
+        raise InvalidArgumentError(f"a page id is a str, not {type(page_id).__name__}")
+    try:
+        page_id.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError("a page id must be valid Unicode (no lone surrogates)") from None
+    return page_id
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"{name} must be True or False, not {value!r}")
+    return value
 
 
 def _check_count(n: int) -> None:
