@@ -315,3 +315,16 @@ def test_request_pages_wants_a_list(vm):
     for bad in (None, 5, math.nan, b"x"):
         with pytest.raises(InvalidArgumentError):
             vm.request_pages(bad)
+
+
+def test_delete_removes_a_document_and_returns_its_page_count(vm):
+    ids = vm.ingest("gone", paragraphs(6, "alpha"))
+    vm.ingest("kept", "kept text")
+    vm.request_page(ids[0])
+    assert vm.delete("gone") == len(ids) > 1
+    assert list(vm.page_table) == ["kept::chunk_0000"]
+    assert vm.active_pages() == []
+    assert all(p.startswith("kept") for p in vm.semantic_find("alpha", n=5))
+    assert vm.delete("gone") == 0
+    with pytest.raises(InvalidArgumentError):
+        vm.delete(5)

@@ -129,6 +129,10 @@ void RegisterEngine(py::module_& m) {
         std::string_view body = Utf8View(text, "text");
         return Blocking([&] { return p.Ingest(id, body); });
       }, py::arg("doc_id"), py::arg("text"))
+      .def("delete", [](Pager& p, py::handle doc_id) {
+        std::string_view id = Utf8View(doc_id, "doc_id");
+        return Blocking([&] { return p.Delete(id); });
+      }, py::arg("doc_id"))
       .def("ingest_chunks", [](Pager& p, py::handle doc_id, py::handle text,
                                const std::vector<std::tuple<size_t, size_t, size_t>>& cuts) {
         std::string_view id = Utf8View(doc_id, "doc_id");

@@ -464,5 +464,26 @@ TEST_F(PagerTest, VectorsOfPagesDeletedElsewhereDoNotCrowdOutLivePagesAfterReope
   EXPECT_EQ((*hits)[0].page_id, "doc::chunk_0000");
 }
 
+TEST_F(PagerTest, DeleteRemovesADocumentEverywhereHereAndAtTheOthersNextSync) {
+  auto a = Open(/*l1=*/2000, /*page=*/100);
+  auto b = Open(/*l1=*/2000, /*page=*/100);
+  auto ids = a->Ingest("doc", Document(6, "alpha"));
+  ASSERT_TRUE(ids.ok());
+  ASSERT_TRUE(a->Ingest("keep", "kept text").ok());
+  ASSERT_TRUE(a->RequestPage((*ids)[0], false).ok());
+  ASSERT_TRUE(b->RequestPage((*ids)[1], false).ok());
+  EXPECT_EQ(*a->Delete("doc"), ids->size());
+  EXPECT_EQ(a->ActivePages(), std::vector<std::string>{});
+  EXPECT_EQ(a->PageCount(), 1u);
+  EXPECT_EQ(a->RequestPage((*ids)[0], false).status().code(), StatusCode::kNotFound);
+  auto hits = a->Search("alpha", 5, SearchMode::kHybrid);
+  ASSERT_TRUE(hits.ok());
+  for (const auto& hit : *hits) EXPECT_EQ(hit.page_id, "keep::chunk_0000");
+  EXPECT_EQ(b->PageCount(), 1u);  // A sync.
+  EXPECT_TRUE(b->ActivePages().empty());
+  EXPECT_EQ(*a->Delete("doc"), 0u);  // Already gone.
+  EXPECT_EQ(a->Delete("").status().code(), StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace vmllm

@@ -309,10 +309,7 @@ def run_rm(args: argparse.Namespace) -> int:
             raise UsageError(f"no document {missing[0]!r} in {args.store} (list them with: "
                              f"vmllm ls --store {args.store})")
         for doc_id in dict.fromkeys(args.doc_ids):
-            # The core has no delete call; re-ingesting a document as empty text replaces it
-            # with no pages, which removes its pages from every tier and both indexes.
-            if vm.ingest(doc_id, ""):
-                raise StorageError(f"removing {doc_id!r} left pages behind")
+            vm.delete(doc_id)
             print(f"removed {doc_id} ({_count(docs[doc_id]['pages'], 'page')})")
     return 0
 

@@ -223,6 +223,14 @@ class VirtualMemory:
         self._llm_backends.feed(self._pager)
         return ids
 
+    def delete(self, doc_id: str) -> int:
+        """Delete document ``doc_id``: its pages leave every tier and both indexes (other
+        processes on the store drop them at their next search or page-in). Returns how many
+        pages it had; 0 for an unknown document."""
+        if not isinstance(doc_id, str):
+            raise InvalidArgumentError(f"doc_id must be a str, not {type(doc_id).__name__}")
+        return int(self._pager.delete(doc_id))
+
     def read_page(self, page_id: str) -> str:
         """The full original text of a page, read from disk without paging it in."""
         return str(self._pager.read_page(_page_id(page_id)))

@@ -110,6 +110,10 @@ class Pager {
   // InvalidArgument: empty or invalid-UTF-8 doc id, doc id over 64 KiB, invalid UTF-8 text.
   virtual Result<std::vector<std::string>> Ingest(std::string_view doc_id,
                                                   std::string_view text) = 0;
+  // Deletes document `doc_id`: every page of it leaves every tier and both indexes, in this
+  // process at once and in others at their next sync. Returns how many pages it had (0 for an
+  // unknown document). InvalidArgument for an id Ingest would refuse.
+  virtual Result<size_t> Delete(std::string_view doc_id) = 0;
   // Ingest with the cuts given: `chunks` (offset, length, tokens) must tile `text` in order, as
   // a Chunker's pages do; their token counts are stored as given. For tokenizers the core may
   // not call (a Python callable counts on Python's side). InvalidArgument when the chunks do not

@@ -35,6 +35,19 @@ constexpr size_t kDirtyFlushThreshold = 4096;
 constexpr double kRrfK = 10;
 constexpr double kHashingKeywordWeight = 3.0;
 
+Status CheckDocId(std::string_view doc_id) {
+  if (doc_id.empty()) return Status::InvalidArgument("doc id is empty");
+  if (doc_id.size() > kMaxDocIdBytes) {
+    return Status::InvalidArgument("doc id is " + std::to_string(doc_id.size()) +
+                                   " bytes; the limit is " + std::to_string(kMaxDocIdBytes));
+  }
+  size_t bad = 0;
+  if (!IsValidUtf8(doc_id, &bad)) {
+    return Status::InvalidArgument("doc id is not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  }
+  return Status();
+}
+
 int TierIndex(TierId t) { return static_cast<int>(t) - 1; }
 
 class PagerImpl : public Pager {
@@ -50,6 +63,7 @@ class PagerImpl : public Pager {
   }
   Result<std::vector<std::string>> IngestChunks(std::string_view doc_id, std::string_view text,
                                                 const std::vector<Chunk>& chunks) override;
+  Result<size_t> Delete(std::string_view doc_id) override;
   Result<std::vector<std::string>> IngestImpl(std::string_view doc_id, std::string_view text,
                                               const std::vector<Chunk>* chunks);
   Result<std::string> RequestPage(const std::string& page_id, bool full) override;
@@ -256,15 +270,8 @@ Result<std::vector<std::string>> PagerImpl::IngestChunks(std::string_view doc_id
 Result<std::vector<std::string>> PagerImpl::IngestImpl(std::string_view doc_id,
                                                        std::string_view text,
                                                        const std::vector<Chunk>* chunks) {
-  if (doc_id.empty()) return Status::InvalidArgument("doc id is empty");
-  if (doc_id.size() > kMaxDocIdBytes) {
-    return Status::InvalidArgument("doc id is " + std::to_string(doc_id.size()) +
-                                   " bytes; the limit is " + std::to_string(kMaxDocIdBytes));
-  }
+  VMLLM_RETURN_IF_ERROR(CheckDocId(doc_id));
   size_t bad = 0;
-  if (!IsValidUtf8(doc_id, &bad)) {
-    return Status::InvalidArgument("doc id is not valid UTF-8 (byte " + std::to_string(bad) + ")");
-  }
   if (!IsValidUtf8(text, &bad)) {
     return Status::InvalidArgument("text is not valid UTF-8 (first bad byte at offset " +
                                    std::to_string(bad) + ")");
@@ -331,6 +338,21 @@ Result<std::vector<std::string>> PagerImpl::IngestImpl(std::string_view doc_id,
   // arrive only after this, so failing here is normal and not worth a warning).
   if (!indexed.ok()) ++counters_.tiers[TierIndex(TierId::kL3)].errors;
   return ids;
+}
+
+Result<size_t> PagerImpl::Delete(std::string_view doc_id) {
+  VMLLM_RETURN_IF_ERROR(CheckDocId(doc_id));
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  VMLLM_RETURN_IF_ERROR(store_->Begin());
+  auto deleted = store_->DeleteDocument(doc_id);
+  Status status = deleted.ok() ? store_->Commit() : deleted.status();
+  if (!status.ok()) {
+    store_->Rollback();
+    return status;
+  }
+  for (PageKey key : *deleted) Forget(key);
+  return deleted->size();
 }
 
 // Drops every trace of a deleted page outside L4.
