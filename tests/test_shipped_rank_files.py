@@ -57,10 +57,26 @@ def test_shipped_files_win_over_environment_folders(tmp_path: Path, monkeypatch)
         tokenizers.SHIPPED_RANK_DIR)
 
 
-def test_default_tokenizer_is_exact_without_litellm_or_environment(python_env) -> None:
-    """A fresh install: litellm cannot be imported, no rank-file folder is set, no network."""
+@pytest.mark.parametrize("fresh_venv", [False, True], ids=["litellm-hidden", "fresh-venv"])
+def test_default_tokenizer_is_exact_without_litellm_or_environment(
+        python_env, tmp_path: Path, fresh_venv: bool) -> None:
+    """A fresh install: litellm cannot be imported, no rank-file folder is set, no network.
+    With ``fresh_venv``, a new virtual environment holds nothing but the installed vmllm
+    package, as a plain ``pip install vmllm`` would leave it."""
     env = {k: v for k, v in python_env.items()
            if k not in ("VMLLM_TOKENIZER_DIR", "TIKTOKEN_CACHE_DIR")}
+    python = sys.executable
+    if fresh_venv:
+        import shutil
+        import venv
+        venv.create(tmp_path / "venv", with_pip=False)
+        python = str(tmp_path / "venv" / "bin" / "python")
+        site = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()"
+                               "['purelib'])"], capture_output=True, text=True, timeout=60,
+                              check=True).stdout.strip()
+        shutil.copytree(Path(vmllm.__file__).parent, Path(site) / "vmllm",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        env = {k: v for k, v in env.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     script = textwrap.dedent(f"""
         import json, sys, warnings
         sys.modules["litellm"] = None  # import litellm now fails; find_spec finds nothing
@@ -71,7 +87,7 @@ def test_default_tokenizer_is_exact_without_litellm_or_environment(python_env) -
         tok, counter = tokenizers.resolve(None)
         texts = {TEXTS!r}
         out = {{"default": tok.name, "counter": counter is None,
-                "counts": {{}}, "fox": {{}}}}
+                "counts": {{}}, "fox": {{}}, "file": vmllm.__file__}}
         for name in ("cl100k_base", "o200k_base"):
             t = tokenizers.get_tokenizer(name)
             out["counts"][name] = [t.count(x) for x in texts]
@@ -81,12 +97,13 @@ def test_default_tokenizer_is_exact_without_litellm_or_environment(python_env) -
             out["page_tokens"] = vm.page_table[page].tokens
         print(json.dumps(out))
     """)
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+    done = subprocess.run([python, "-c", script], env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "approximately" not in done.stderr.lower()
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["default"] == "cl100k_base" and out["counter"]
+    assert out["file"].startswith(str(tmp_path)) == fresh_venv
     assert out["counts"] == TIKTOKEN_COUNTS
     assert out["fox"] == FOX_IDS
     assert out["page_tokens"] == TIKTOKEN_COUNTS["cl100k_base"][3]
