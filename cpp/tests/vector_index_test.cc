@@ -66,6 +66,18 @@ class VectorIndexTest : public ::testing::Test {
     std::filesystem::rename(path, path.parent_path() / name);
   }
 
+  // `n` one-page documents in one transaction.
+  void AddMany(int n) {
+    ASSERT_TRUE(store_->Begin().ok());
+    for (int i = 0; i < n; ++i) {
+      PageRecord r;
+      r.page_id = "d" + std::to_string(i);
+      r.doc_id = r.page_id;
+      ASSERT_TRUE(store_->InsertPage(r, "document number " + std::to_string(i)).ok());
+    }
+    ASSERT_TRUE(store_->Commit().ok());
+  }
+
   void SaveThreePages() {
     Add("a", "alpha centauri star system");
     Add("b", "beta distribution in statistics");
@@ -142,14 +154,7 @@ TEST_F(VectorIndexTest, ForgottenKeysLeaveTheResults) {
 
 TEST_F(VectorIndexTest, GrowsPastItsInitialCapacity) {
   auto index = OpenIndex();
-  ASSERT_TRUE(store_->Begin().ok());
-  for (int i = 0; i < 1500; ++i) {
-    PageRecord r;
-    r.page_id = "d" + std::to_string(i);
-    r.doc_id = r.page_id;
-    ASSERT_TRUE(store_->InsertPage(r, "document number " + std::to_string(i)).ok());
-  }
-  ASSERT_TRUE(store_->Commit().ok());
+  AddMany(1500);
   ASSERT_TRUE(index->CatchUp(store_.get()).ok());
   EXPECT_EQ(index->size(), 1500u);
 }
@@ -225,14 +230,7 @@ TEST_F(VectorIndexTest, ALoadedSnapshotGrowsPastItsSize) {
   SaveThreePages();
   auto index = OpenIndex();
   EXPECT_EQ(index->size(), 3u);
-  ASSERT_TRUE(store_->Begin().ok());
-  for (int i = 0; i < 1500; ++i) {
-    PageRecord r;
-    r.page_id = "d" + std::to_string(i);
-    r.doc_id = r.page_id;
-    ASSERT_TRUE(store_->InsertPage(r, "document number " + std::to_string(i)).ok());
-  }
-  ASSERT_TRUE(store_->Commit().ok());
+  AddMany(1500);
   ASSERT_TRUE(index->CatchUp(store_.get()).ok());
   EXPECT_EQ(index->size(), 1503u);
 }
