@@ -681,8 +681,6 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
   if (n == 0) return hits;
   ++counters_.searches;
   VMLLM_RETURN_IF_ERROR(SyncFromStore());
-  // A remote embedder that is down degrades hybrid search to keywords; the index catches up on
-  // a later search.
   // Hybrid search falls back to BM25 alone whenever its vector half fails (a remote embedder
   // down, vectors of the wrong size, a damaged index): counted, warned once, retried on the
   // next search. Vector-only search has nothing to fall back to and reports the failure.
