@@ -66,6 +66,13 @@ class VectorIndexTest : public ::testing::Test {
     std::filesystem::rename(path, path.parent_path() / name);
   }
 
+  // Exactly one backend warning was posted since the last take, and it names `what`.
+  void ExpectOneWarningNaming(const std::string& what) {
+    auto warnings = TakeBackendWarnings();
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find(what), std::string::npos) << warnings[0];
+  }
+
   // `n` one-page documents in one transaction.
   void AddMany(int n) {
     ASSERT_TRUE(store_->Begin().ok());
@@ -165,9 +172,7 @@ TEST_F(VectorIndexTest, ADamagedSnapshotFailsItsChecksumAndIsRebuiltWithAWarning
   Overwrite(kFirstNeighbourOffset, 0x7fffffff, /*rename=*/false);
   auto index = OpenIndex();
   EXPECT_EQ(index->watermark(), 0);
-  auto warnings = TakeBackendWarnings();
-  ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("checksum"), std::string::npos) << warnings[0];
+  ExpectOneWarningNaming("checksum");
   ASSERT_TRUE(index->CatchUp(store_.get()).ok());
   EXPECT_EQ(index->size(), 3u);
   EXPECT_TRUE(index->Search("gamma rays", 3).ok());
@@ -179,9 +184,7 @@ TEST_F(VectorIndexTest, ACraftedSnapshotWithALinkOutOfTheGraphIsNeverSearched) {
   Overwrite(kFirstNeighbourOffset, 0x7fffffff, /*rename=*/true);  // Checksum matches.
   auto index = OpenIndex();
   EXPECT_EQ(index->watermark(), 0);
-  auto warnings = TakeBackendWarnings();
-  ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("link out of the graph"), std::string::npos) << warnings[0];
+  ExpectOneWarningNaming("link out of the graph");
   ASSERT_TRUE(index->CatchUp(store_.get()).ok());
   EXPECT_EQ(index->size(), 3u);
 }
@@ -192,9 +195,7 @@ TEST_F(VectorIndexTest, ACraftedHeaderIsRefusedBeforeHnswlibReadsIt) {
   Overwrite(8, 1, /*rename=*/true);  // max_elements below the element count.
   auto index = OpenIndex();
   EXPECT_EQ(index->watermark(), 0);
-  auto warnings = TakeBackendWarnings();
-  ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("header"), std::string::npos) << warnings[0];
+  ExpectOneWarningNaming("header");
 }
 
 TEST_F(VectorIndexTest, ASnapshotOfAStoreThatWasReplacedIsNeverUsed) {
@@ -241,9 +242,7 @@ TEST_F(VectorIndexTest, AnEmptyGraphWithAnEntryPointIsRefused) {
   Overwrite(16, 0, /*rename=*/true);  // No elements, yet levels and an entry point remain.
   auto index = OpenIndex();
   EXPECT_EQ(index->watermark(), 0);
-  auto warnings = TakeBackendWarnings();
-  ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("header"), std::string::npos) << warnings[0];
+  ExpectOneWarningNaming("header");
 }
 
 TEST_F(VectorIndexTest, ASnapshotThatIsNotARegularFileIsNeverRead) {
