@@ -94,17 +94,28 @@ void RegisterStream(py::module_& m) {
   py::class_<StreamSession>(m, "StreamSession")
       .def(py::init([](int tau_turns, size_t min_evict_bytes, bool count_user_messages_only,
                        bool stub_unused_tools, bool inject_memory_tools, size_t window_tokens,
-                       bool cache_aware, double cache_write_price, double cache_read_price) {
-             return std::make_unique<StreamSession>(MakeConfig(
+                       bool cache_aware, double cache_write_price, double cache_read_price,
+                       Pager* pager, const std::string& session) {
+             StreamConfig config = MakeConfig(
                  tau_turns, min_evict_bytes, count_user_messages_only, stub_unused_tools,
                  inject_memory_tools, window_tokens, cache_aware, cache_write_price,
-                 cache_read_price));
+                 cache_read_price);
+             if (!pager) return std::make_unique<StreamSession>(config);
+             if (session.empty()) {
+               ThrowStatus(Status::InvalidArgument("a session kept in a store needs a name"));
+             }
+             const std::string space = "stream:" + session;
+             Unwrap(pager->SpaceRecordVersion(space));  // Checks the name; fails if closed.
+             return std::make_unique<StreamSession>(config, pager, space);
            }),
            py::arg("tau_turns") = 4, py::arg("min_evict_bytes") = 500,
            py::arg("count_user_messages_only") = false, py::arg("stub_unused_tools") = true,
            py::arg("inject_memory_tools") = true, py::arg("window_tokens") = 0,
            py::arg("cache_aware") = false, py::arg("cache_write_price") = 3.75,
-           py::arg("cache_read_price") = 0.30)
+           py::arg("cache_read_price") = 0.30, py::arg("pager") = nullptr,
+           py::arg("session") = "",
+           // The store outlives every session kept in it.
+           py::keep_alive<1, 11>())
       .def("rewrite", [](StreamSession& s, const std::string& wire, const std::string& body) {
         const WireFormat w = ParseWire(wire);
         RewriteReport report;

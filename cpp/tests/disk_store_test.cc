@@ -54,7 +54,7 @@ TEST(DiskStore, RolledBackPagesAreGone) {
   PageKey key = *store->InsertPage(Record("doc", 0), "never committed");
   store->Rollback();
   EXPECT_EQ(store->ReadText(key).status().code(), StatusCode::kNotFound);
-  EXPECT_TRUE(store->KeywordSearch("committed", 5)->empty());
+  EXPECT_TRUE(store->KeywordSearch("committed", 5, "")->empty());
 }
 
 TEST(DiskStore, DeleteDocumentRemovesPagesSwapCopiesAndIndexRows) {
@@ -70,7 +70,7 @@ TEST(DiskStore, DeleteDocumentRemovesPagesSwapCopiesAndIndexRows) {
   ASSERT_TRUE(store->Commit().ok());
   EXPECT_EQ(*removed, (std::vector<PageKey>{a}));
   EXPECT_FALSE(*store->SwapContains(a));
-  auto hits = *store->KeywordSearch("quokka", 5);
+  auto hits = *store->KeywordSearch("quokka", 5, "");
   ASSERT_EQ(hits.size(), 1u);
   EXPECT_EQ(hits[0].first, b);
 }
@@ -97,10 +97,10 @@ TEST(DiskStore, KeywordSearchNeverInterpretsQuerySyntax) {
   PageKey key = *store->InsertPage(Record("doc", 0), "NEAR the column AND row OR star");
   ASSERT_TRUE(store->Commit().ok());
   for (const char* hostile : {"\"unbalanced", "NEAR(", "col:umn", "*", "a AND OR NOT", "^x"}) {
-    auto hits = store->KeywordSearch(hostile, 5);
+    auto hits = store->KeywordSearch(hostile, 5, "");
     ASSERT_TRUE(hits.ok()) << hostile << ": " << hits.status().ToString();
   }
-  auto hits = *store->KeywordSearch("column AND", 5);
+  auto hits = *store->KeywordSearch("column AND", 5, "");
   ASSERT_EQ(hits.size(), 1u);
   EXPECT_EQ(hits[0].first, key);
   EXPECT_GT(hits[0].second, 0.0);  // Higher is better.

@@ -29,6 +29,7 @@ const char* TierName(TierId tier);
 
 struct PageInfo {
   PageKey key = 0;
+  std::string space;            // The set of pages it belongs to: "doc", "stream:<session>", ...
   std::string page_id;
   std::string doc_id;
   uint32_t chunk_index = 0;

@@ -13,6 +13,17 @@
 // each Pager's vector index catches up with pages others wrote before it searches. Each Pager has
 // its own L1 and (embedded) L2.
 //
+// Spaces: every page belongs to one space, a named set of pages with its own L1 (budget and
+// policy): "doc" holds the documents Ingest makes; front ends put their pages in spaces of their
+// own ("stream:<session>", ...) with PutPages. One store, one page table, one keyword index and
+// one vector index serve them all; search, context and stats are per space, and a page-id call
+// acts in the page's own space. A non-document page's id starts with "<space>/", so ids never
+// collide across spaces and a front end can only reach its own pages by construction.
+//
+// Events: what the pager does to pages (page-in, eviction, release, compression, pin, unpin,
+// put, delete) is recorded, numbered, in a ring of the last kEventRing events that any number of
+// readers poll with Events(after): core threads never call out.
+//
 // Thread safety: a Pager is safe to share between threads; calls are serialised internally.
 #ifndef VMLLM_PAGER_H_
 #define VMLLM_PAGER_H_
@@ -63,6 +74,41 @@ struct PagerOptions {
 
 enum class SearchMode { kHybrid, kVector, kKeyword };
 
+// The space of the pages Ingest makes.
+inline constexpr char kDocumentSpace[] = "doc";
+
+// The L1 of one space; zero / empty fields take the pager's own (`l1_tokens`, `policy`).
+struct SpaceOptions {
+  size_t l1_tokens = 0;
+  std::string policy;
+};
+
+// One page for PutPages.
+struct PageWrite {
+  std::string page_id;  // "<space>/<name>".
+  std::string text;
+};
+
+// A front end's own record for a space (a stream session's stubs and pins, ...), versioned so
+// that processes sharing a store notice each other's writes. Version 0: nothing stored yet.
+struct SpaceRecord {
+  int64_t version = 0;
+  std::string state;
+};
+
+// Something the pager did to a page.
+struct PagerEvent {
+  enum class Kind { kPut, kPageIn, kEviction, kRelease, kCompression, kPin, kUnpin, kDelete };
+  uint64_t seq = 0;   // 1, 2, ...: numbered in the order they happened.
+  double time = 0;    // The pager's clock.
+  Kind kind = Kind::kPut;
+  std::string space;
+  std::string page_id;
+  uint64_t tokens = 0;  // Of the page (page-in: of the view brought in).
+  TierId from = TierId::kL4;  // Page-in: the tier that answered.
+};
+const char* EventKindName(PagerEvent::Kind kind);
+
 struct SearchHit {
   std::string page_id;
   double score = 0;  // Higher is better; comparable only within one result list.
@@ -77,6 +123,8 @@ struct TierStats {
   uint64_t tokens = 0;
 };
 
+// Of one space: the pages, totals, L1 and the counters of what happened to its pages. The tiers'
+// hits, misses and errors count reads for every space (the tiers are shared).
 struct PagerStats {
   TierStats tiers[4];     // Index 0 is L1 ... 3 is L4.
   uint64_t requests = 0;
@@ -98,6 +146,7 @@ struct PagerStats {
   uint64_t pinned_pages = 0;
   uint64_t total_pages = 0;
   std::string policy;
+  std::string space;
 };
 
 class Pager {
@@ -121,6 +170,36 @@ class Pager {
   virtual Result<std::vector<std::string>> IngestChunks(std::string_view doc_id,
                                                         std::string_view text,
                                                         const std::vector<Chunk>& chunks) = 0;
+
+  // Stores pages with the ids given into `space` (not the document space), each durable at
+  // return, in one transaction. A page already stored with the same text is left as it is
+  // (content-addressed ids make a re-put free); one with other text is replaced. Returns how
+  // many pages were new or replaced. InvalidArgument: a bad space name, an id outside the space,
+  // invalid UTF-8.
+  virtual Result<size_t> PutPages(std::string_view space, const std::vector<PageWrite>& pages) = 0;
+  // Sets a space's L1 budget and policy. InvalidArgument once the space has resident pages,
+  // for a policy name the pager does not know, or a budget below `page_tokens`.
+  virtual Status ConfigureSpace(std::string_view space, const SpaceOptions& options) = 0;
+  // Deletes every page of `space` and its record, here at once and elsewhere at the next sync.
+  // Returns how many pages it had.
+  virtual Result<size_t> DeleteSpace(std::string_view space) = 0;
+  // Every space that has pages, sorted.
+  virtual std::vector<std::string> Spaces() = 0;
+
+  // The front end's record for `space` (version 0 and empty when none).
+  virtual Result<SpaceRecord> LoadSpaceRecord(std::string_view space) = 0;
+  // Just the version: one indexed lookup, to see whether another process wrote.
+  virtual Result<int64_t> SpaceRecordVersion(std::string_view space) = 0;
+  // Stores `state` as version `expected_version` + 1, if the stored version is still
+  // `expected_version`; false (nothing written) when another writer got there first.
+  virtual Result<bool> SaveSpaceRecord(std::string_view space, int64_t expected_version,
+                                       std::string_view state) = 0;
+
+  // Size of the event ring; older events are dropped.
+  static constexpr size_t kEventRing = 4096;
+  // Events numbered above `after`, oldest first, at most `limit`. A reader that fell behind by
+  // more than the ring sees a gap in the numbers.
+  virtual std::vector<PagerEvent> Events(uint64_t after, size_t limit) = 0;
 
   // Makes `page_id` resident in L1 and returns what L1 holds for it. A compressed page comes in
   // as its summary unless `full`; a page resident as its summary is replaced by the full text
@@ -149,27 +228,30 @@ class Pager {
 
   // Page ids best matching `query`, best first, at most `n`.
   virtual Result<std::vector<SearchHit>> Search(std::string_view query, size_t n,
-                                                SearchMode mode) = 0;
+                                                SearchMode mode,
+                                                std::string_view space = kDocumentSpace) = 0;
 
   // Resolves a page fault described in words: searches, then pages in up to `n` of the best
   // pages, never evicting a page this same call brought in. Returns the ids now resident.
-  virtual Result<std::vector<std::string>> Fault(std::string_view description, size_t n) = 0;
+  virtual Result<std::vector<std::string>> Fault(std::string_view description, size_t n,
+                                                 std::string_view space = kDocumentSpace) = 0;
 
   // L1 as prompt text: "=== [page_id] ===\n<text>" sections (control characters in a page id
   // escaped, see EscapeForOneLine) joined by blank lines, in the order
   // pages entered L1; a page resident as its summary has "[COMPRESSED SUMMARY]" under its header.
-  virtual std::string BuildContext() = 0;
-  virtual size_t ContextTokens() = 0;
-  virtual std::vector<std::string> ActivePages() = 0;
+  // All three: of one space's L1.
+  virtual std::string BuildContext(std::string_view space = kDocumentSpace) = 0;
+  virtual size_t ContextTokens(std::string_view space = kDocumentSpace) = 0;
+  virtual std::vector<std::string> ActivePages(std::string_view space = kDocumentSpace) = 0;
 
   virtual Result<PageInfo> GetPageInfo(const std::string& page_id) = 0;
-  // Every page id in the store, in key order.
-  virtual std::vector<std::string> PageIds() = 0;
-  virtual size_t PageCount() = 0;
+  // Every page id of a space, in key order.
+  virtual std::vector<std::string> PageIds(std::string_view space = kDocumentSpace) = 0;
+  virtual size_t PageCount(std::string_view space = kDocumentSpace) = 0;
   virtual Result<std::string> ReadPage(const std::string& page_id) = 0;  // Full text; no paging.
-  virtual PagerStats Stats() = 0;
+  virtual PagerStats Stats(std::string_view space = kDocumentSpace) = 0;
 
-  // A JSON snapshot for another agent: task state (a JSON value, given as text), active page ids,
+  // A JSON snapshot of the document space for another agent: task state (a JSON value, given as text), active page ids,
   // swap page ids of the same documents, summaries. Pointers, not payloads.
   virtual Result<std::string> HandOff(std::string_view task_state_json) = 0;
   // Restores a snapshot's active pages into this Pager's L1 (ids unknown to this store are

@@ -34,6 +34,13 @@
 // are held back and applied as one batch when the tokens they save over the expected remaining
 // turns are worth more than that re-write. `cache_aware = false` evicts as soon as eligible.
 //
+// Where pages live: a session made with an engine keeps every page (and its own state: stubs,
+// pins, compactions, fault history, counters) in the engine's store, in space
+// "stream:<name>". Its memory is then bounded by the engine's tiers, a restarted process resumes
+// the session byte for byte, and processes sharing the store share the session (each rewrite
+// first catches up with what another process wrote; concurrent rewrites are serialised by a
+// compare-and-swap of the session's record). Without an engine, pages are kept in RAM.
+//
 // Thread safety: a StreamSession is safe to share between threads (one mutex).
 #ifndef VMLLM_STREAM_H_
 #define VMLLM_STREAM_H_
@@ -44,6 +51,7 @@
 #include <string>
 #include <vector>
 
+#include "vmllm/pager.h"
 #include "vmllm/status.h"
 
 namespace vmllm {
@@ -100,12 +108,17 @@ struct RewriteReport {
 class StreamSession {
  public:
   explicit StreamSession(StreamConfig config = {});
+  // A session kept in `engine`'s store under `space` (see above). `engine` must outlive the
+  // session. REQUIRES: `space` starts with "stream:"; the caller checked its name.
+  StreamSession(StreamConfig config, Pager* engine, std::string space);
   ~StreamSession();
   StreamSession(const StreamSession&) = delete;
   StreamSession& operator=(const StreamSession&) = delete;
 
   // Rewrites a request body. InvalidArgument (with a reason) for malformed JSON or a body that
-  // is not a chat request of that format; the session is unchanged then.
+  // is not a chat request of that format; the session is unchanged then. With an engine, the
+  // request's new pages and the session's state are durable before this returns; a store
+  // error is returned as it is (the caller may forward the request unchanged).
   Result<std::string> Rewrite(WireFormat wire, const std::string& body,
                               RewriteReport* report = nullptr);
 

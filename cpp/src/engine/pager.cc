@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -50,6 +52,41 @@ Status CheckDocId(std::string_view doc_id) {
 
 int TierIndex(TierId t) { return static_cast<int>(t) - 1; }
 
+constexpr size_t kMaxSpaceBytes = 256;
+
+// "doc", or "<kind>:<name>" for a front end's space: a short, printable UTF-8 name.
+Status CheckSpaceName(std::string_view space) {
+  if (space.empty() || space.size() > kMaxSpaceBytes) {
+    return Status::InvalidArgument("a space name is 1 to " + std::to_string(kMaxSpaceBytes) +
+                                   " bytes, not " + std::to_string(space.size()));
+  }
+  if (!IsValidUtf8(space)) return Status::InvalidArgument("space name is not valid UTF-8");
+  for (char c : space) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '/') {
+      return Status::InvalidArgument("a space name has no '/' and no control characters");
+    }
+  }
+  return Status();
+}
+
+}  // namespace
+
+const char* EventKindName(PagerEvent::Kind kind) {
+  switch (kind) {
+    case PagerEvent::Kind::kPut: return "put";
+    case PagerEvent::Kind::kPageIn: return "page_in";
+    case PagerEvent::Kind::kEviction: return "eviction";
+    case PagerEvent::Kind::kRelease: return "release";
+    case PagerEvent::Kind::kCompression: return "compression";
+    case PagerEvent::Kind::kPin: return "pin";
+    case PagerEvent::Kind::kUnpin: return "unpin";
+    case PagerEvent::Kind::kDelete: return "delete";
+  }
+  return "?";
+}
+
+namespace {
+
 class PagerImpl : public Pager {
  public:
   explicit PagerImpl(PagerOptions options) : options_(std::move(options)) {}
@@ -66,23 +103,33 @@ class PagerImpl : public Pager {
   Result<size_t> Delete(std::string_view doc_id) override;
   Result<std::vector<std::string>> IngestImpl(std::string_view doc_id, std::string_view text,
                                               const std::vector<Chunk>* chunks);
+  Result<size_t> PutPages(std::string_view space, const std::vector<PageWrite>& pages) override;
+  Status ConfigureSpace(std::string_view space, const SpaceOptions& options) override;
+  Result<size_t> DeleteSpace(std::string_view space) override;
+  std::vector<std::string> Spaces() override;
+  Result<SpaceRecord> LoadSpaceRecord(std::string_view space) override;
+  Result<int64_t> SpaceRecordVersion(std::string_view space) override;
+  Result<bool> SaveSpaceRecord(std::string_view space, int64_t expected_version,
+                               std::string_view state) override;
+  std::vector<PagerEvent> Events(uint64_t after, size_t limit) override;
   Result<std::string> RequestPage(const std::string& page_id, bool full) override;
   Result<std::vector<std::string>> RequestPages(const std::vector<std::string>& page_ids,
                                                 bool full) override;
   Result<bool> ReleasePage(const std::string& page_id, bool compress) override;
   Status Pin(const std::string& page_id) override;
   Status Unpin(const std::string& page_id) override;
-  Result<std::vector<SearchHit>> Search(std::string_view query, size_t n,
-                                        SearchMode mode) override;
-  Result<std::vector<std::string>> Fault(std::string_view description, size_t n) override;
-  std::string BuildContext() override;
-  size_t ContextTokens() override;
-  std::vector<std::string> ActivePages() override;
+  Result<std::vector<SearchHit>> Search(std::string_view query, size_t n, SearchMode mode,
+                                        std::string_view space) override;
+  Result<std::vector<std::string>> Fault(std::string_view description, size_t n,
+                                         std::string_view space) override;
+  std::string BuildContext(std::string_view space) override;
+  size_t ContextTokens(std::string_view space) override;
+  std::vector<std::string> ActivePages(std::string_view space) override;
   Result<PageInfo> GetPageInfo(const std::string& page_id) override;
-  std::vector<std::string> PageIds() override;
-  size_t PageCount() override;
+  std::vector<std::string> PageIds(std::string_view space) override;
+  size_t PageCount(std::string_view space) override;
   Result<std::string> ReadPage(const std::string& page_id) override;
-  PagerStats Stats() override;
+  PagerStats Stats(std::string_view space) override;
   Result<std::string> HandOff(std::string_view task_state_json) override;
   Result<std::string> ReceiveHandOff(std::string_view snapshot_json) override;
   Result<std::vector<std::string>> TextsToEmbed(size_t limit) override;
@@ -90,6 +137,13 @@ class PagerImpl : public Pager {
   Status Close() override;
 
  private:
+  // One space's L1 and policy, and the counters of what happened to its pages.
+  struct Space {
+    std::unique_ptr<L1Context> l1;
+    std::unique_ptr<EvictionPolicy> policy;
+    uint64_t requests = 0, faults = 0, evictions = 0, releases = 0, searches = 0;
+  };
+
   Status CheckOpen() const {
     return closed_ ? Status::InvalidArgument("the store is closed") : Status();
   }
@@ -99,15 +153,26 @@ class PagerImpl : public Pager {
   Result<std::string> RequestLocked(PageInfo*& page, bool full,
                                     const std::unordered_set<PageKey>& protect);
   Status Revalidate(PageInfo*& page);
-  // Evicts by policy until `tokens` fit, sparing pinned pages, `protect` and `incoming`.
-  Status MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect, PageKey incoming);
+  // The space named `name`, made with its configured (or the pager's) budget and policy on
+  // first use. REQUIRES: CheckSpaceName(name) passed.
+  Space& SpaceNamed(std::string_view name);
+  Space& SpaceOf(const PageInfo* page) { return SpaceNamed(page->space); }
+  // Nullptr when the space was never used in this process.
+  Space* FindSpace(std::string_view name);
+  void Emit(PagerEvent::Kind kind, const PageInfo& page, uint64_t tokens,
+            TierId from = TierId::kL4);
+  // Evicts by policy until `tokens` fit in `space`, sparing pinned pages, `protect` and
+  // `incoming`.
+  Status MakeRoom(Space& space, size_t tokens, const std::unordered_set<PageKey>& protect,
+                  PageKey incoming);
   void EvictLocked(PageInfo* page, bool compress);
   void Forget(PageKey key);
   // The table entry for a stored record: the existing one when the key is known, else a new
   // one, after forgetting a stale entry of the same page id (its document was replaced).
   PageInfo* Adopt(const PageRecord& record);
-  Result<std::vector<SearchHit>> SearchLocked(std::string_view query, size_t n, SearchMode mode);
-  size_t PinnedTokens() const;
+  Result<std::vector<SearchHit>> SearchLocked(std::string_view query, size_t n, SearchMode mode,
+                                              std::string_view space);
+  size_t PinnedTokens(Space& space);
   void MaybeFlushStats();
   Status FlushLocked();
   void CompressAsyncLocked(PageInfo* page, const std::string& text);
@@ -118,9 +183,11 @@ class PagerImpl : public Pager {
   const Clock* clock_ = nullptr;
   std::unique_ptr<DiskStore> store_;
   std::unique_ptr<VectorIndex> vectors_;
-  std::unique_ptr<L1Context> l1_;
   std::unique_ptr<Tier> l2_, l3_, l4_;
-  std::unique_ptr<EvictionPolicy> policy_;
+  std::map<std::string, Space, std::less<>> spaces_;
+  std::map<std::string, SpaceOptions, std::less<>> space_options_;
+  std::deque<PagerEvent> events_;  // The last kEventRing events.
+  uint64_t event_seq_ = 0;
   std::unique_ptr<Chunker> chunker_;
   PageTable table_;
   bool vectors_failing_ = false;  // The vector half failed last time (warned already).
@@ -168,9 +235,9 @@ Status PagerImpl::Init() {
           ApplySummary(key, hash, std::move(summary), std::move(fallback));
         });
   }
-  auto policy = NewEvictionPolicy(options_.policy, clock_);
+  auto policy = NewEvictionPolicy(options_.policy, clock_);  // Checks the name for every space.
   if (!policy.ok()) return policy.status();
-  policy_ = std::move(policy).value();
+  counters_.policy = policy.value()->Name();
 
   auto store = DiskStore::Open(options_.path);
   if (!store.ok()) return store.status();
@@ -179,7 +246,6 @@ Status PagerImpl::Init() {
   if (!vectors.ok()) return vectors.status();
   vectors_ = std::move(vectors).value();
 
-  l1_ = std::make_unique<L1Context>(options_.l1_tokens, options_.tokenizer.get());
   l2_ = options_.l2_tier ? std::move(options_.l2_tier) : NewMemoryTier(options_.l2, clock_);
   l2_->SetDropListener([this](PageKey key) {  // Runs inside an L2 call made under mu_.
     PageInfo* page = table_.FindKey(key);
@@ -192,7 +258,6 @@ Status PagerImpl::Init() {
   if (!l3_ || !l4_) return Status::InvalidArgument("a tier wrapper returned no tier");
   chunker_ = std::make_unique<Chunker>(options_.tokenizer.get(),
                                        ChunkerOptions{options_.page_tokens});
-  counters_.policy = policy_->Name();
   last_stats_flush_ = clock_->Now();
   // The table starts from the live pages: deletions logged so far are already applied.
   auto deleted = store_->ForEachDeleted(0, [](PageKey) {});
@@ -328,7 +393,7 @@ Result<std::vector<std::string>> PagerImpl::IngestImpl(std::string_view doc_id,
   // Durable from here on; bring the in-memory view up to date.
   for (PageKey key : replaced) Forget(key);
   for (const PageRecord& r : written) {
-    Adopt(r);
+    Emit(PagerEvent::Kind::kPut, *Adopt(r), r.tokens);
     counters_.ingested_bytes += r.bytes;
   }
   ++counters_.ingested_documents;
@@ -351,15 +416,181 @@ Result<size_t> PagerImpl::Delete(std::string_view doc_id) {
     store_->Rollback();
     return status;
   }
-  for (PageKey key : *deleted) Forget(key);
+  for (PageKey key : *deleted) {
+    if (const PageInfo* page = table_.FindKey(key)) Emit(PagerEvent::Kind::kDelete, *page, 0);
+    Forget(key);
+  }
   return deleted->size();
+}
+
+Result<size_t> PagerImpl::PutPages(std::string_view space, const std::vector<PageWrite>& pages) {
+  VMLLM_RETURN_IF_ERROR(CheckSpaceName(space));
+  if (space == kDocumentSpace) {
+    return Status::InvalidArgument("the document space is written by Ingest, not PutPages");
+  }
+  const std::string prefix = std::string(space) + "/";
+  for (const PageWrite& page : pages) {
+    if (page.page_id.size() <= prefix.size() || page.page_id.compare(0, prefix.size(), prefix) ||
+        page.page_id.size() > kMaxDocIdBytes || !IsValidUtf8(page.page_id)) {
+      return Status::InvalidArgument("page id '" + EscapeForOneLine(page.page_id.substr(0, 200)) +
+                                     "' is not a valid id in space '" + std::string(space) +
+                                     "' (\"" + prefix + "<name>\")");
+    }
+    size_t bad = 0;
+    if (!IsValidUtf8(page.text, &bad)) {
+      return Status::InvalidArgument("text of page '" + page.page_id +
+                                     "' is not valid UTF-8 (first bad byte at offset " +
+                                     std::to_string(bad) + ")");
+    }
+  }
+  // Tokens are counted outside the lock: the slow part of a put.
+  std::vector<uint32_t> tokens;
+  tokens.reserve(pages.size());
+  for (const PageWrite& page : pages) {
+    tokens.push_back(static_cast<uint32_t>(options_.tokenizer->Count(page.text)));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  const double now = clock_->Now();
+  std::vector<PageRecord> written;
+  std::vector<PageKey> replaced;
+  std::unordered_set<std::string_view> in_batch;
+  Status status = store_->Begin();
+  if (!status.ok()) return status;
+  for (size_t i = 0; i < pages.size() && status.ok(); ++i) {
+    const PageWrite& page = pages[i];
+    const uint64_t hash = ContentHash(page.text);
+    if (!in_batch.insert(page.page_id).second) continue;  // The first copy wins.
+    auto stored = store_->FindPage(page.page_id);
+    if (!stored.ok()) {
+      status = stored.status();
+      break;
+    }
+    if (stored->has_value() && (*stored)->content_hash == hash) continue;  // Already there.
+    if (stored->has_value()) {  // Same id, other text: the new text replaces it.
+      auto deleted = store_->DeleteDocument(page.page_id);
+      if (!deleted.ok()) {
+        status = deleted.status();
+        break;
+      }
+      replaced.insert(replaced.end(), deleted->begin(), deleted->end());
+    }
+    PageRecord r;
+    r.space = std::string(space);
+    r.page_id = page.page_id;
+    r.doc_id = page.page_id;  // Each page is its own document: deleted on its own.
+    r.tokens = tokens[i];
+    r.bytes = page.text.size();
+    r.content_hash = hash;
+    r.created = r.last_accessed = now;
+    auto key = store_->InsertPage(r, page.text);
+    if (!key.ok()) {
+      status = key.status();
+      break;
+    }
+    r.key = *key;
+    written.push_back(std::move(r));
+  }
+  if (status.ok()) status = store_->Commit();
+  if (!status.ok()) {
+    store_->Rollback();
+    return status;
+  }
+  for (PageKey key : replaced) Forget(key);
+  for (const PageRecord& r : written) Emit(PagerEvent::Kind::kPut, *Adopt(r), r.tokens);
+  // No vector catch-up here: a put is on a request's path, and search catches up when it runs.
+  return written.size();
+}
+
+Status PagerImpl::ConfigureSpace(std::string_view space, const SpaceOptions& options) {
+  VMLLM_RETURN_IF_ERROR(CheckSpaceName(space));
+  if (options.l1_tokens != 0 && options.l1_tokens < options_.page_tokens) {
+    return Status::InvalidArgument("a space's l1_tokens (" + std::to_string(options.l1_tokens) +
+                                   ") must be at least page_tokens (" +
+                                   std::to_string(options_.page_tokens) + ")");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  if (!options.policy.empty()) {
+    auto policy = NewEvictionPolicy(options.policy, clock_);
+    if (!policy.ok()) return policy.status();
+  }
+  if (Space* existing = FindSpace(space)) {
+    if (!existing->l1->Order().empty()) {
+      return Status::InvalidArgument("space '" + std::string(space) +
+                                     "' has resident pages; configure it before paging in");
+    }
+    spaces_.erase(spaces_.find(space));
+  }
+  space_options_.insert_or_assign(std::string(space), options);
+  return Status();
+}
+
+Result<size_t> PagerImpl::DeleteSpace(std::string_view space) {
+  VMLLM_RETURN_IF_ERROR(CheckSpaceName(space));
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  VMLLM_RETURN_IF_ERROR(store_->Begin());
+  auto deleted = store_->DeleteSpace(space);
+  Status status = deleted.ok() ? store_->Commit() : deleted.status();
+  if (!status.ok()) {
+    store_->Rollback();
+    return status;
+  }
+  for (PageKey key : *deleted) {
+    if (const PageInfo* page = table_.FindKey(key)) Emit(PagerEvent::Kind::kDelete, *page, 0);
+    Forget(key);
+  }
+  return deleted->size();
+}
+
+std::vector<std::string> PagerImpl::Spaces() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_ || !SyncFromStore().ok()) return {};
+  return table_.Spaces();
+}
+
+Result<SpaceRecord> PagerImpl::LoadSpaceRecord(std::string_view space) {
+  VMLLM_RETURN_IF_ERROR(CheckSpaceName(space));
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  auto state = store_->GetSpaceState(space);
+  if (!state.ok()) return state.status();
+  return SpaceRecord{state->version, std::move(state->state)};
+}
+
+Result<int64_t> PagerImpl::SpaceRecordVersion(std::string_view space) {
+  VMLLM_RETURN_IF_ERROR(CheckSpaceName(space));
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  return store_->GetSpaceStateVersion(space);
+}
+
+Result<bool> PagerImpl::SaveSpaceRecord(std::string_view space, int64_t expected_version,
+                                        std::string_view state) {
+  VMLLM_RETURN_IF_ERROR(CheckSpaceName(space));
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  return store_->PutSpaceState(space, expected_version, state);
+}
+
+std::vector<PagerEvent> PagerImpl::Events(uint64_t after, size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<PagerEvent> out;
+  // Numbers are consecutive: the first one after `after` sits at a computable position.
+  const uint64_t first = events_.empty() ? 0 : events_.front().seq;
+  size_t start = after < first ? 0 : static_cast<size_t>(after - first + 1);
+  for (size_t i = start; i < events_.size() && out.size() < limit; ++i) out.push_back(events_[i]);
+  return out;
 }
 
 // Drops every trace of a deleted page outside L4.
 void PagerImpl::Forget(PageKey key) {
-  if (l1_->Find(key)) {
-    l1_->Erase(key);
-    policy_->OnErase(key);
+  if (const PageInfo* page = table_.FindKey(key)) {
+    if (Space* space = FindSpace(page->space); space && space->l1->Find(key)) {
+      space->l1->Erase(key);
+      space->policy->OnErase(key);
+    }
   }
   l2_->Erase(key);
   vectors_->Forget(key);
@@ -408,21 +639,52 @@ Result<std::string> PagerImpl::LoadFull(PageInfo* page) {
   return Status::NotFound("page '" + page->page_id + "' is no longer in the store");
 }
 
-Status PagerImpl::MakeRoom(size_t tokens, const std::unordered_set<PageKey>& protect,
+PagerImpl::Space* PagerImpl::FindSpace(std::string_view name) {
+  auto it = spaces_.find(name);
+  return it == spaces_.end() ? nullptr : &it->second;
+}
+
+PagerImpl::Space& PagerImpl::SpaceNamed(std::string_view name) {
+  auto it = spaces_.find(name);
+  if (it != spaces_.end()) return it->second;
+  SpaceOptions options;
+  if (auto configured = space_options_.find(name); configured != space_options_.end()) {
+    options = configured->second;
+  }
+  Space space;
+  space.l1 = std::make_unique<L1Context>(options.l1_tokens ? options.l1_tokens : options_.l1_tokens,
+                                         options_.tokenizer.get());
+  // The names were checked by Init and ConfigureSpace.
+  space.policy = std::move(
+      NewEvictionPolicy(options.policy.empty() ? options_.policy : options.policy, clock_)).value();
+  return spaces_.emplace(std::string(name), std::move(space)).first->second;
+}
+
+void PagerImpl::Emit(PagerEvent::Kind kind, const PageInfo& page, uint64_t tokens, TierId from) {
+  if (events_.size() == kEventRing) events_.pop_front();
+  events_.push_back(
+      PagerEvent{++event_seq_, clock_->Now(), kind, page.space, page.page_id, tokens, from});
+}
+
+Status PagerImpl::MakeRoom(Space& space, size_t tokens, const std::unordered_set<PageKey>& protect,
                            PageKey incoming) {
-  while (l1_->free_tokens() < tokens) {
-    auto victim = policy_->PickVictim([&](PageKey key) {
+  L1Context* l1 = space.l1.get();
+  while (l1->free_tokens() < tokens) {
+    auto victim = space.policy->PickVictim([&](PageKey key) {
       const PageInfo* p = table_.FindKey(key);
       return p && !p->pinned && key != incoming && !protect.count(key);
     });
     if (!victim) {
       return Status::ResourceExhausted(
           "L1 cannot make room for " + std::to_string(tokens) + " tokens: " +
-          std::to_string(l1_->free_tokens()) + " of " + std::to_string(l1_->budget()) +
+          std::to_string(l1->free_tokens()) + " of " + std::to_string(l1->budget()) +
           " are free and every resident page is pinned or in use");
     }
-    EvictLocked(table_.FindKey(*victim), /*compress=*/true);
+    PageInfo* evicted = table_.FindKey(*victim);
+    EvictLocked(evicted, /*compress=*/true);
     ++counters_.evictions;
+    ++space.evictions;
+    Emit(PagerEvent::Kind::kEviction, *evicted, evicted->tokens);
   }
   return Status();
 }
@@ -445,18 +707,22 @@ Status PagerImpl::Revalidate(PageInfo*& page) {
 Result<std::string> PagerImpl::RequestLocked(PageInfo*& page, bool full,
                                              const std::unordered_set<PageKey>& protect) {
   ++counters_.requests;
+  ++SpaceOf(page).requests;
   TierStats& l1_stats = counters_.tiers[TierIndex(TierId::kL1)];
-  const L1Context::Resident* resident = l1_->Find(page->key);
+  const L1Context::Resident* resident = SpaceOf(page).l1->Find(page->key);
   if (resident && (!full || !resident->is_summary)) {
     ++l1_stats.hits;
-    policy_->OnAccess(page->key);
+    SpaceOf(page).policy->OnAccess(page->key);
     table_.Touch(page, clock_->Now());
     MaybeFlushStats();
     return resident->text;
   }
   if (!resident) VMLLM_RETURN_IF_ERROR(Revalidate(page));
+  Space& space = SpaceOf(page);  // After Revalidate: `page` may be a fresh entry.
   ++l1_stats.misses;
   ++counters_.faults;
+  ++space.faults;
+  const TierId from = page->tier;
   std::string content;
   size_t tokens;
   bool as_summary = !full && page->compressed;
@@ -469,19 +735,20 @@ Result<std::string> PagerImpl::RequestLocked(PageInfo*& page, bool full,
     content = std::move(text).value();
     tokens = page->tokens;
   }
-  if (tokens > l1_->budget()) {
+  if (tokens > space.l1->budget()) {
     return Status::ResourceExhausted("page '" + page->page_id + "' has " + std::to_string(tokens) +
                                      " tokens; the L1 budget is " +
-                                     std::to_string(l1_->budget()));
+                                     std::to_string(space.l1->budget()));
   }
   if (resident) {  // Replacing the summary view by the full page.
-    l1_->Erase(page->key);
-    policy_->OnErase(page->key);
+    space.l1->Erase(page->key);
+    space.policy->OnErase(page->key);
   }
   // No copy of `protect`: batch page-ins pass sets that grow with every page.
-  VMLLM_RETURN_IF_ERROR(MakeRoom(tokens, protect, page->key));
-  l1_->PutView(page->key, content, tokens, as_summary);
-  policy_->OnInsert(page->key, tokens);
+  VMLLM_RETURN_IF_ERROR(MakeRoom(space, tokens, protect, page->key));
+  space.l1->PutView(page->key, content, tokens, as_summary);
+  space.policy->OnInsert(page->key, tokens);
+  Emit(PagerEvent::Kind::kPageIn, *page, tokens, from);
   table_.SetTier(page, TierId::kL1);
   page->resident_as_summary = as_summary;
   ++page->fault_count;
@@ -491,7 +758,8 @@ Result<std::string> PagerImpl::RequestLocked(PageInfo*& page, bool full,
 }
 
 void PagerImpl::EvictLocked(PageInfo* page, bool compress) {
-  const L1Context::Resident* resident = l1_->Find(page->key);
+  Space& space = SpaceOf(page);
+  const L1Context::Resident* resident = space.l1->Find(page->key);
   TierId destination = page->durable_tier;
   if (resident && !resident->is_summary) {
     const std::string& text = resident->text;
@@ -503,6 +771,7 @@ void PagerImpl::EvictLocked(PageInfo* page, bool compress) {
         page->summary = std::move(summary);
         page->compressed = true;
         ++counters_.compressions;
+        Emit(PagerEvent::Kind::kCompression, *page, page->tokens);
       } else {
         ++counters_.compression_failures;  // The page is still whole in L2-L4: nothing is lost.
       }
@@ -521,8 +790,8 @@ void PagerImpl::EvictLocked(PageInfo* page, bool compress) {
       ++counters_.tiers[TierIndex(TierId::kL2)].errors;
     }
   }
-  l1_->Erase(page->key);
-  policy_->OnErase(page->key);
+  space.l1->Erase(page->key);
+  space.policy->OnErase(page->key);
   page->resident_as_summary = false;
   table_.SetTier(page, destination);
 }
@@ -584,7 +853,7 @@ Result<std::vector<std::string>> PagerImpl::RequestPages(const std::vector<std::
     auto page = Lookup(id);
     if (!page.ok()) return page.status();
     pages.push_back(*page);
-    const L1Context::Resident* resident = l1_->Find((*page)->key);
+    const L1Context::Resident* resident = SpaceOf(*page).l1->Find((*page)->key);
     bool needs_text = full || !(*page)->compressed;
     if (needs_text && (!resident || resident->is_summary)) to_fetch.push_back((*page)->key);
   }
@@ -616,20 +885,23 @@ Result<bool> PagerImpl::ReleasePage(const std::string& page_id, bool compress) {
   VMLLM_RETURN_IF_ERROR(CheckOpen());
   auto page = Lookup(page_id);
   if (!page.ok()) return page.status();
-  if (!l1_->Find((*page)->key)) return false;
+  Space& space = SpaceOf(*page);
+  if (!space.l1->Find((*page)->key)) return false;
   if ((*page)->pinned) {
     return Status::InvalidArgument("page '" + page_id + "' is pinned; unpin it before release");
   }
   EvictLocked(*page, compress);
   ++counters_.releases;
+  ++space.releases;
+  Emit(PagerEvent::Kind::kRelease, **page, (*page)->tokens);
   return true;
 }
 
-size_t PagerImpl::PinnedTokens() const {
+size_t PagerImpl::PinnedTokens(Space& space) {
   size_t tokens = 0;
-  for (PageKey key : l1_->Order()) {
-    const PageInfo* p = const_cast<PageTable&>(table_).FindKey(key);
-    if (p && p->pinned) tokens += l1_->Find(key)->tokens;
+  for (PageKey key : space.l1->Order()) {
+    const PageInfo* p = table_.FindKey(key);
+    if (p && p->pinned) tokens += space.l1->Find(key)->tokens;
   }
   return tokens;
 }
@@ -641,14 +913,15 @@ Status PagerImpl::Pin(const std::string& page_id) {
   if (!page.ok()) return page.status();
   PageInfo* p = *page;
   if (p->pinned) return Status();
-  const L1Context::Resident* resident = l1_->Find(p->key);
+  Space& space = SpaceOf(p);
+  const L1Context::Resident* resident = space.l1->Find(p->key);
   size_t tokens = resident ? resident->tokens
                            : (p->compressed ? options_.tokenizer->Count(p->summary) : p->tokens);
-  size_t pinned = PinnedTokens();
-  if (pinned + tokens > l1_->budget()) {
+  size_t pinned = PinnedTokens(space);
+  if (pinned + tokens > space.l1->budget()) {
     return Status::ResourceExhausted("pinning '" + page_id + "' (" + std::to_string(tokens) +
                                      " tokens) would exceed the L1 budget of " +
-                                     std::to_string(l1_->budget()) + " tokens; " +
+                                     std::to_string(space.l1->budget()) + " tokens; " +
                                      std::to_string(pinned) + " are already pinned");
   }
   if (!resident) {
@@ -657,6 +930,7 @@ Status PagerImpl::Pin(const std::string& page_id) {
   }  // `p` now points at the fresh entry.
   p->pinned = true;
   table_.MarkDirty(p);
+  Emit(PagerEvent::Kind::kPin, *p, tokens);
   return Status();
 }
 
@@ -665,14 +939,17 @@ Status PagerImpl::Unpin(const std::string& page_id) {
   VMLLM_RETURN_IF_ERROR(CheckOpen());
   auto page = Lookup(page_id);
   if (!page.ok()) return page.status();
+  if (!(*page)->pinned) return Status();
   (*page)->pinned = false;
   table_.MarkDirty(*page);
+  Emit(PagerEvent::Kind::kUnpin, **page, (*page)->tokens);
   return Status();
 }
 
 Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, size_t n,
-                                                       SearchMode mode) {
+                                                       SearchMode mode, std::string_view space) {
   std::vector<SearchHit> hits;
+  VMLLM_RETURN_IF_ERROR(CheckSpaceName(space));
   if (!IsValidUtf8(query)) return Status::InvalidArgument("query is not valid UTF-8");
   if (n > kMaxSearchResults) {
     return Status::InvalidArgument("n is " + std::to_string(n) + "; the limit is " +
@@ -680,6 +957,7 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
   }
   if (n == 0) return hits;
   ++counters_.searches;
+  ++SpaceNamed(space).searches;
   VMLLM_RETURN_IF_ERROR(SyncFromStore());
   // Hybrid search falls back to BM25 alone whenever its vector half fails (a remote embedder
   // down, vectors of the wrong size, a damaged index): counted, warned once, retried on the
@@ -687,11 +965,15 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
   TierStats& l3_stats = counters_.tiers[TierIndex(TierId::kL3)];
   // Over-fetch: hits for pages deleted elsewhere are dropped below.
   const size_t k = n * 4 + 16;
+  auto in_space = [&](PageKey key) {
+    const PageInfo* page = table_.FindKey(key);
+    return page && page->space == space;
+  };
   std::vector<std::vector<std::pair<PageKey, double>>> lists;
   if (mode != SearchMode::kKeyword) {
     Status failed = vectors_->CatchUp(store_.get());
     if (failed.ok()) {
-      auto v = vectors_->Search(query, k);
+      auto v = vectors_->Search(query, k, in_space);
       if (v.ok()) {
         lists.push_back(std::move(v).value());
         vectors_failing_ = false;
@@ -707,7 +989,7 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
     }
   }
   if (mode != SearchMode::kVector) {
-    auto w = store_->KeywordSearch(query, k);
+    auto w = store_->KeywordSearch(query, k, space);
     if (!w.ok()) return w.status();
     lists.push_back(std::move(w).value());
   }
@@ -719,7 +1001,7 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
     const double weight = keyword ? keyword_weight_ : 1.0;
     size_t rank = 0;
     for (const auto& [key, score] : lists[l]) {
-      if (!table_.FindKey(key)) continue;
+      if (!in_space(key)) continue;
       double contribution = lists.size() > 1 ? weight / (kRrfK + ++rank) : score;
       auto [it, inserted] = fused.emplace(key, 0.0);
       if (inserted) order.push_back(key);
@@ -735,16 +1017,17 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
 }
 
 Result<std::vector<SearchHit>> PagerImpl::Search(std::string_view query, size_t n,
-                                                 SearchMode mode) {
+                                                 SearchMode mode, std::string_view space) {
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
-  return SearchLocked(query, n, mode);
+  return SearchLocked(query, n, mode, space);
 }
 
-Result<std::vector<std::string>> PagerImpl::Fault(std::string_view description, size_t n) {
+Result<std::vector<std::string>> PagerImpl::Fault(std::string_view description, size_t n,
+                                                  std::string_view space) {
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
-  auto hits = SearchLocked(description, n, SearchMode::kHybrid);
+  auto hits = SearchLocked(description, n, SearchMode::kHybrid, space);
   if (!hits.ok()) return hits.status();
   std::vector<std::string> resident;
   std::unordered_set<PageKey> brought_in;
@@ -765,13 +1048,14 @@ Result<std::vector<std::string>> PagerImpl::Fault(std::string_view description, 
   return resident;
 }
 
-std::string PagerImpl::BuildContext() {
+std::string PagerImpl::BuildContext(std::string_view space_name) {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;
-  if (closed_) return out;
-  for (PageKey key : l1_->Order()) {
+  Space* space = closed_ ? nullptr : FindSpace(space_name);
+  if (!space) return out;
+  for (PageKey key : space->l1->Order()) {
     const PageInfo* p = table_.FindKey(key);
-    const L1Context::Resident* r = l1_->Find(key);
+    const L1Context::Resident* r = space->l1->Find(key);
     if (!p || !r) continue;
     if (!out.empty()) out += "\n\n";
     out += "=== [" + EscapeForOneLine(p->page_id) + "] ===\n";
@@ -781,16 +1065,18 @@ std::string PagerImpl::BuildContext() {
   return out;
 }
 
-size_t PagerImpl::ContextTokens() {
+size_t PagerImpl::ContextTokens(std::string_view space_name) {
   std::lock_guard<std::mutex> lock(mu_);
-  return closed_ ? 0 : l1_->used_tokens();
+  Space* space = closed_ ? nullptr : FindSpace(space_name);
+  return space ? space->l1->used_tokens() : 0;
 }
 
-std::vector<std::string> PagerImpl::ActivePages() {
+std::vector<std::string> PagerImpl::ActivePages(std::string_view space_name) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> ids;
-  if (closed_) return ids;
-  for (PageKey key : l1_->Order()) ids.push_back(table_.FindKey(key)->page_id);
+  Space* space = closed_ ? nullptr : FindSpace(space_name);
+  if (!space) return ids;
+  for (PageKey key : space->l1->Order()) ids.push_back(table_.FindKey(key)->page_id);
   return ids;
 }
 
@@ -802,19 +1088,19 @@ Result<PageInfo> PagerImpl::GetPageInfo(const std::string& page_id) {
   return **page;
 }
 
-std::vector<std::string> PagerImpl::PageIds() {
+std::vector<std::string> PagerImpl::PageIds(std::string_view space) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> ids;
   if (closed_ || !SyncFromStore().ok()) return ids;
-  for (PageKey key : table_.Keys()) ids.push_back(table_.FindKey(key)->page_id);
+  for (PageKey key : table_.Keys(space)) ids.push_back(table_.FindKey(key)->page_id);
   return ids;
 }
 
-size_t PagerImpl::PageCount() {
+size_t PagerImpl::PageCount(std::string_view space) {
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return 0;
   SyncFromStore();
-  return table_.size();
+  return table_.size(space);
 }
 
 Result<std::string> PagerImpl::ReadPage(const std::string& page_id) {
@@ -825,25 +1111,38 @@ Result<std::string> PagerImpl::ReadPage(const std::string& page_id) {
   return l4_->Get((*page)->key);
 }
 
-PagerStats PagerImpl::Stats() {
+PagerStats PagerImpl::Stats(std::string_view space_name) {
   std::lock_guard<std::mutex> lock(mu_);
   PagerStats s = counters_;
+  s.space = std::string(space_name);
+  Space* space = closed_ ? nullptr : FindSpace(space_name);
+  s.requests = space ? space->requests : 0;
+  s.faults = space ? space->faults : 0;
+  s.evictions = space ? space->evictions : 0;
+  s.releases = space ? space->releases : 0;
+  s.searches = space ? space->searches : 0;
   for (TierId t : {TierId::kL1, TierId::kL2, TierId::kL3, TierId::kL4}) {
-    const PageTable::Totals& totals = table_.totals(t);
+    const PageTable::Totals& totals = table_.totals(t, space_name);
     TierStats& ts = s.tiers[TierIndex(t)];
     ts.pages = totals.pages;
     ts.bytes = totals.bytes;
     ts.tokens = totals.tokens;
   }
-  if (!closed_) {
+  if (space) {
     // L1 holds views, not whole pages: report what is really resident.
-    s.tiers[0].bytes = l1_->Usage().bytes;
-    s.tiers[0].tokens = l1_->used_tokens();
-    s.l1_budget = l1_->budget();
-    s.l1_used = l1_->used_tokens();
-    for (PageKey key : l1_->Order()) s.pinned_pages += table_.FindKey(key)->pinned ? 1 : 0;
+    s.tiers[0].bytes = space->l1->Usage().bytes;
+    s.tiers[0].tokens = space->l1->used_tokens();
+    s.l1_budget = space->l1->budget();
+    s.l1_used = space->l1->used_tokens();
+    s.policy = space->policy->Name();
+    for (PageKey key : space->l1->Order()) s.pinned_pages += table_.FindKey(key)->pinned ? 1 : 0;
+  } else if (auto configured = space_options_.find(space_name);
+             configured != space_options_.end() && configured->second.l1_tokens) {
+    s.l1_budget = configured->second.l1_tokens;
+  } else {
+    s.l1_budget = options_.l1_tokens;
   }
-  s.total_pages = table_.size();
+  s.total_pages = table_.size(space_name);
   if (jobs_) s.compressions_pending = jobs_->pending();
   return s;
 }
@@ -857,7 +1156,8 @@ Result<std::string> PagerImpl::HandOff(std::string_view task_state_json) {
   s.created_at = clock_->Now();
   s.task_state_json = std::string(task_state_json);
   std::unordered_set<std::string> docs;
-  for (PageKey key : l1_->Order()) {
+  Space& space = SpaceNamed(kDocumentSpace);
+  for (PageKey key : space.l1->Order()) {
     const PageInfo* p = table_.FindKey(key);
     s.active_page_ids.push_back(p->page_id);
     docs.insert(p->doc_id);
@@ -956,7 +1256,7 @@ Status PagerImpl::Close() {
   if (closed_ || !store_) return Status();
   Status s = FlushLocked();
   closed_ = true;
-  l1_.reset();
+  spaces_.clear();
   l2_.reset();
   l3_.reset();
   l4_.reset();

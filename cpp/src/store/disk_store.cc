@@ -16,7 +16,9 @@ namespace vmllm {
 namespace {
 
 // 2: content hashes are FNV-1a with its standard offset basis (version 1 had a digit missing).
-constexpr const char* kFormatVersion = "2";
+// 3: every page belongs to a space ("doc", "stream:<session>", ...); front ends keep their
+//    state per space in `space_state`.
+constexpr const char* kFormatVersion = "3";
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,18 +37,24 @@ CREATE TABLE IF NOT EXISTS pages(
   pinned INTEGER NOT NULL DEFAULT 0,
   tier INTEGER NOT NULL DEFAULT 4,
   summary TEXT,
-  text TEXT NOT NULL);
+  text TEXT NOT NULL,
+  space TEXT NOT NULL DEFAULT 'doc');
 CREATE INDEX IF NOT EXISTS pages_by_doc ON pages(doc_id);
 CREATE TABLE IF NOT EXISTS swap(key INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deleted_pages(seq INTEGER PRIMARY KEY AUTOINCREMENT,
                                          key INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS pages_fts USING fts5(
   text, content='pages', content_rowid='key', tokenize='porter unicode61');
+CREATE TABLE IF NOT EXISTS space_state(space TEXT PRIMARY KEY, version INTEGER NOT NULL,
+                                       state TEXT NOT NULL);
 )sql";
+
+// Needs the `space` column, which a store of format 2 or older gets from Migrate.
+const char* kSpaceIndex = "CREATE INDEX IF NOT EXISTS pages_by_space ON pages(space, key);";
 
 const char* kRecordColumns =
     "key, page_id, doc_id, chunk_index, tokens, bytes, hash, created, last_accessed, "
-    "access_count, fault_count, pinned, tier, summary";
+    "access_count, fault_count, pinned, tier, summary, space";
 
 std::string ColumnText(sqlite3_stmt* stmt, int col) {
   const void* data = sqlite3_column_blob(stmt, col);
@@ -70,6 +78,7 @@ PageRecord ReadRecord(sqlite3_stmt* s) {
   r.pinned = sqlite3_column_int(s, 11) != 0;
   r.durable_tier = sqlite3_column_int(s, 12) == 3 ? TierId::kL3 : TierId::kL4;
   if (sqlite3_column_type(s, 13) != SQLITE_NULL) r.summary = ColumnText(s, 13);
+  r.space = ColumnText(s, 14);
   return r;
 }
 
@@ -111,21 +120,39 @@ void SqlContentHash(sqlite3_context* context, int, sqlite3_value** args) {
 
 }  // namespace
 
-// Brings a store of an older format to this one, inside the open transaction.
+// Brings a store of an older format to this one, inside the open transaction, one version
+// step at a time.
 Status DiskStore::Migrate(const std::string& from) {
-  if (from != "1") {
+  if (from != "1" && from != "2") {
     return Status::StorageError("store '" + file_ + "' has format version " + from +
                                 "; this vmllm reads version " + kFormatVersion);
   }
-  if (sqlite3_create_function_v2(db_, "vmllm_content_hash", 1,
-                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, SqlContentHash,
-                                 nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return Error("register vmllm_content_hash");
+  if (from == "1") {
+    if (sqlite3_create_function_v2(db_, "vmllm_content_hash", 1,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, SqlContentHash,
+                                   nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return Error("register vmllm_content_hash");
+    }
+    // Version 1 hashed with another offset basis: rehash every page, and drop the summary
+    // cache (a cache keyed by those hashes).
+    VMLLM_RETURN_IF_ERROR(Exec("UPDATE pages SET hash = vmllm_content_hash(text);"
+                               "DROP TABLE IF EXISTS summary_cache;"));
   }
-  // Version 1 hashed with another offset basis: rehash every page, and drop the summary cache
-  // (a cache keyed by those hashes).
-  VMLLM_RETURN_IF_ERROR(Exec("UPDATE pages SET hash = vmllm_content_hash(text);"
-                             "DROP TABLE IF EXISTS summary_cache;"));
+  // Versions 1 and 2 had documents only: every page joins the document space. (A store that
+  // lost its version row is migrated from 1 and may have the column already.)
+  auto has_space = Prepare("SELECT 1 FROM pragma_table_info('pages') WHERE name = 'space'");
+  if (!has_space.ok()) return has_space.status();
+  int rc;
+  {
+    StatementScope scope(*has_space);
+    rc = sqlite3_step(*has_space);
+  }
+  if (rc == SQLITE_DONE) {
+    VMLLM_RETURN_IF_ERROR(
+        Exec("ALTER TABLE pages ADD COLUMN space TEXT NOT NULL DEFAULT 'doc';"));
+  } else if (rc != SQLITE_ROW) {
+    return Error("read the page table's columns");
+  }
   PostBackendWarning("store '" + file_ + "' migrated from format version " + from + " to " +
                      kFormatVersion);
   return SetMeta("format_version", kFormatVersion);
@@ -177,6 +204,7 @@ Result<std::unique_ptr<DiskStore>> DiskStore::Open(const std::string& dir) {
       s = store->Migrate(**version);
     }
   }
+  if (s.ok()) s = store->Exec(kSpaceIndex);
   if (!s.ok()) {
     store->Rollback();
     return s;
@@ -238,8 +266,8 @@ Result<PageKey> DiskStore::InsertPage(const PageRecord& r, std::string_view text
   std::lock_guard<std::recursive_mutex> lock(mu_);
   static const char* kInsert =
       "INSERT INTO pages(page_id, doc_id, chunk_index, tokens, bytes, hash, created, "
-      "last_accessed, access_count, fault_count, pinned, tier, summary, text) "
-      "VALUES(?,?,?,?,?,?,?,?,0,0,0,4,NULL,?)";
+      "last_accessed, access_count, fault_count, pinned, tier, summary, text, space) "
+      "VALUES(?,?,?,?,?,?,?,?,0,0,0,4,NULL,?,?)";
   static const char* kIndex = "INSERT INTO pages_fts(rowid, text) VALUES(?, ?)";
   auto insert = Prepare(kInsert);
   if (!insert.ok()) return insert.status();
@@ -254,6 +282,7 @@ Result<PageKey> DiskStore::InsertPage(const PageRecord& r, std::string_view text
   sqlite3_bind_double(s, 7, r.created);
   sqlite3_bind_double(s, 8, r.last_accessed);
   BindText(s, 9, text);
+  BindText(s, 10, r.space);
   if (sqlite3_step(s) != SQLITE_DONE) return Error("insert page");
   PageKey key = sqlite3_last_insert_rowid(db_);
   auto index = Prepare(kIndex);
@@ -266,13 +295,30 @@ Result<PageKey> DiskStore::InsertPage(const PageRecord& r, std::string_view text
 }
 
 Result<std::vector<PageKey>> DiskStore::DeleteDocument(std::string_view doc_id) {
+  return DeletePages("SELECT key, text FROM pages WHERE doc_id = ?",
+                     "DELETE FROM pages WHERE doc_id = ?", doc_id);
+}
+
+Result<std::vector<PageKey>> DiskStore::DeleteSpace(std::string_view space) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  static const char* kSelect = "SELECT key, text FROM pages WHERE doc_id = ?";
+  auto keys = DeletePages("SELECT key, text FROM pages WHERE space = ?",
+                          "DELETE FROM pages WHERE space = ?", space);
+  if (!keys.ok()) return keys;
+  auto state = Prepare("DELETE FROM space_state WHERE space = ?");
+  if (!state.ok()) return state.status();
+  StatementScope scope(*state);
+  BindText(*state, 1, space);
+  if (sqlite3_step(*state) != SQLITE_DONE) return Error("delete space state");
+  return keys;
+}
+
+Result<std::vector<PageKey>> DiskStore::DeletePages(const char* kSelect, const char* kDelete,
+                                                    std::string_view value) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   // External-content FTS5 needs the old text to remove a row's terms.
   static const char* kUnindex =
       "INSERT INTO pages_fts(pages_fts, rowid, text) VALUES('delete', ?, ?)";
   static const char* kDeleteSwap = "DELETE FROM swap WHERE key = ?";
-  static const char* kDelete = "DELETE FROM pages WHERE doc_id = ?";
   auto select = Prepare(kSelect);
   auto unindex = Prepare(kUnindex);
   auto delete_swap = Prepare(kDeleteSwap);
@@ -283,7 +329,7 @@ Result<std::vector<PageKey>> DiskStore::DeleteDocument(std::string_view doc_id) 
   std::vector<PageKey> keys;
   {
     StatementScope scope(*select);
-    BindText(*select, 1, doc_id);
+    BindText(*select, 1, value);
     int rc;
     while ((rc = sqlite3_step(*select)) == SQLITE_ROW) {
       PageKey key = sqlite3_column_int64(*select, 0);
@@ -296,11 +342,11 @@ Result<std::vector<PageKey>> DiskStore::DeleteDocument(std::string_view doc_id) 
       sqlite3_bind_int64(*delete_swap, 1, key);
       if (sqlite3_step(*delete_swap) != SQLITE_DONE) return Error("delete swap copy");
     }
-    if (rc != SQLITE_DONE) return Error("select document");
+    if (rc != SQLITE_DONE) return Error("select pages to delete");
   }
   StatementScope scope(*del);
-  BindText(*del, 1, doc_id);
-  if (sqlite3_step(*del) != SQLITE_DONE) return Error("delete document");
+  BindText(*del, 1, value);
+  if (sqlite3_step(*del) != SQLITE_DONE) return Error("delete pages");
   auto log = Prepare("INSERT INTO deleted_pages(key) VALUES(?)");
   if (!log.ok()) return log.status();
   for (PageKey key : keys) {
@@ -501,18 +547,21 @@ Result<DiskStore::Usage> DiskStore::SwapUsage() {
 }
 
 Result<std::vector<std::pair<PageKey, double>>> DiskStore::KeywordSearch(std::string_view query,
-                                                                         size_t k) {
+                                                                         size_t k,
+                                                                         std::string_view space) {
   std::vector<std::pair<PageKey, double>> hits;
   std::string match = Fts5AnyWordQuery(query);
   if (match.empty() || k == 0) return hits;
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto stmt = Prepare(
-      "SELECT rowid, bm25(pages_fts) FROM pages_fts WHERE pages_fts MATCH ? "
-      "ORDER BY bm25(pages_fts) LIMIT ?");
+      "SELECT f.rowid, bm25(pages_fts) FROM pages_fts f JOIN pages p ON p.key = f.rowid "
+      "WHERE pages_fts MATCH ?1 AND (?2 IS NULL OR p.space = ?2) "
+      "ORDER BY bm25(pages_fts) LIMIT ?3");
   if (!stmt.ok()) return stmt.status();
   StatementScope scope(*stmt);
   BindText(*stmt, 1, match);
-  sqlite3_bind_int64(*stmt, 2, static_cast<int64_t>(k));
+  if (!space.empty()) BindText(*stmt, 2, space);
+  sqlite3_bind_int64(*stmt, 3, static_cast<int64_t>(k));
   int rc;
   while ((rc = sqlite3_step(*stmt)) == SQLITE_ROW) {
     // bm25() is lower-is-better (negative); flip it so every score in vmllm is higher-is-better.
@@ -520,6 +569,54 @@ Result<std::vector<std::pair<PageKey, double>>> DiskStore::KeywordSearch(std::st
   }
   if (rc != SQLITE_DONE) return Error("keyword search");
   return hits;
+}
+
+Result<SpaceState> DiskStore::GetSpaceState(std::string_view space) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("SELECT version, state FROM space_state WHERE space = ?");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  BindText(*stmt, 1, space);
+  int rc = sqlite3_step(*stmt);
+  SpaceState state;
+  if (rc == SQLITE_ROW) {
+    state.version = sqlite3_column_int64(*stmt, 0);
+    state.state = ColumnText(*stmt, 1);
+  } else if (rc != SQLITE_DONE) {
+    return Error("read space state");
+  }
+  return state;
+}
+
+Result<int64_t> DiskStore::GetSpaceStateVersion(std::string_view space) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto stmt = Prepare("SELECT version FROM space_state WHERE space = ?");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  BindText(*stmt, 1, space);
+  int rc = sqlite3_step(*stmt);
+  if (rc == SQLITE_ROW) return sqlite3_column_int64(*stmt, 0);
+  if (rc == SQLITE_DONE) return int64_t{0};
+  return Error("read space state version");
+}
+
+Result<bool> DiskStore::PutSpaceState(std::string_view space, int64_t expected_version,
+                                      std::string_view state) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  // One statement each, so the compare and the swap are atomic without a transaction.
+  auto stmt = expected_version == 0
+                  ? Prepare("INSERT OR IGNORE INTO space_state(space, version, state) "
+                            "VALUES(?1, 1, ?3)")
+                  : Prepare("UPDATE space_state SET version = ?2 + 1, state = ?3 "
+                            "WHERE space = ?1 AND version = ?2");
+  if (!stmt.ok()) return stmt.status();
+  StatementScope scope(*stmt);
+  BindText(*stmt, 1, space);
+  if (expected_version != 0) sqlite3_bind_int64(*stmt, 2, expected_version);
+  BindText(*stmt, 3, state);
+  if (sqlite3_step(*stmt) != SQLITE_DONE) return Error("write space state");
+  // No row changed: another writer moved the version on (or created the space's state first).
+  return sqlite3_changes(db_) > 0;
 }
 
 Result<std::optional<std::string>> DiskStore::GetMeta(std::string_view name) {

@@ -32,6 +32,7 @@ namespace vmllm {
 // The durable part of a page-table entry.
 struct PageRecord {
   PageKey key = 0;
+  std::string space = "doc";
   std::string page_id;
   std::string doc_id;
   uint32_t chunk_index = 0;
@@ -45,6 +46,13 @@ struct PageRecord {
   bool pinned = false;
   TierId durable_tier = TierId::kL4;  // kL3 once a swap copy exists.
   std::optional<std::string> summary;
+};
+
+// A front end's own state for one space (a stream session's stubs and pins, ...), versioned so
+// that processes sharing the store notice each other's writes. Version 0: none stored yet.
+struct SpaceState {
+  int64_t version = 0;
+  std::string state;
 };
 
 // Access statistics written behind in batches.
@@ -84,6 +92,8 @@ class DiskStore {
   // Deletes every page of `doc_id` (with swap copies and index rows); returns their keys. The
   // keys are also logged, so other processes drop the pages from their tables and indexes.
   Result<std::vector<PageKey>> DeleteDocument(std::string_view doc_id);
+  // The same for every page of `space`, and its space state.
+  Result<std::vector<PageKey>> DeleteSpace(std::string_view space);
   // Calls `fn` for every key logged as deleted after log position `after` (0: all), oldest
   // first; returns the position reached, to pass as `after` next time.
   Result<int64_t> ForEachDeleted(int64_t after, const std::function<void(PageKey)>& fn);
@@ -112,8 +122,18 @@ class DiskStore {
 
   // --- Keyword index (FTS5, BM25) ---
   // Keys best matching the words of `query` (any of them), best first, with a higher-is-better
-  // score. Query syntax is never interpreted: words are quoted.
-  Result<std::vector<std::pair<PageKey, double>>> KeywordSearch(std::string_view query, size_t k);
+  // score, among the pages of `space` (every space when empty). Query syntax is never
+  // interpreted: words are quoted.
+  Result<std::vector<std::pair<PageKey, double>>> KeywordSearch(std::string_view query, size_t k,
+                                                                std::string_view space);
+
+  // --- Space state ---
+  Result<SpaceState> GetSpaceState(std::string_view space);
+  Result<int64_t> GetSpaceStateVersion(std::string_view space);  // One indexed lookup.
+  // Stores `state` as version `expected_version` + 1 if the stored version is still
+  // `expected_version`; false (nothing written) if another writer got there first.
+  Result<bool> PutSpaceState(std::string_view space, int64_t expected_version,
+                             std::string_view state);
 
   // --- Metadata ---
   Result<std::optional<std::string>> GetMeta(std::string_view name);
@@ -132,6 +152,10 @@ class DiskStore {
   Status Error(const char* what) const;
   Result<sqlite3_stmt*> Prepare(const char* sql);
 
+  // Deletes the pages `select` (key, text) finds and `del` removes, both bound to `value`.
+  // `select` and `del` are SQL literals: prepared statements are cached by their address.
+  Result<std::vector<PageKey>> DeletePages(const char* select, const char* del,
+                                           std::string_view value);
   Status EnsureSummaryCache();
   // Migrates a store of format `from` to this release's, or fails naming both versions.
   Status Migrate(const std::string& from);

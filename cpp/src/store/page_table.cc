@@ -18,6 +18,7 @@ PageInfo* PageTable::FindKey(PageKey key) {
 PageInfo* PageTable::Insert(const PageRecord& r) {
   auto page = std::make_unique<PageInfo>();
   page->key = r.key;
+  page->space = r.space;
   page->page_id = r.page_id;
   page->doc_id = r.doc_id;
   page->chunk_index = r.chunk_index;
@@ -37,6 +38,7 @@ PageInfo* PageTable::Insert(const PageRecord& r) {
   assert(!by_key_.count(raw->key) && !by_id_.count(raw->page_id));
   by_id_[std::string_view(raw->page_id)] = raw;
   by_key_[raw->key] = std::move(page);
+  spaces_[raw->space].keys.insert(raw->key);
   Count(*raw, raw->tier, +1);
   return raw;
 }
@@ -45,6 +47,9 @@ void PageTable::Remove(PageKey key) {
   auto it = by_key_.find(key);
   if (it == by_key_.end()) return;
   Count(*it->second, it->second->tier, -1);
+  auto space = spaces_.find(it->second->space);
+  space->second.keys.erase(key);
+  if (space->second.keys.empty()) spaces_.erase(space);
   by_id_.erase(std::string_view(it->second->page_id));
   dirty_.erase(key);
   by_key_.erase(it);
@@ -82,11 +87,37 @@ std::vector<PageKey> PageTable::Keys() const {
   return keys;
 }
 
+std::vector<PageKey> PageTable::Keys(std::string_view space) const {
+  auto it = spaces_.find(std::string(space));
+  if (it == spaces_.end()) return {};
+  return {it->second.keys.begin(), it->second.keys.end()};
+}
+
+size_t PageTable::size(std::string_view space) const {
+  auto it = spaces_.find(std::string(space));
+  return it == spaces_.end() ? 0 : it->second.keys.size();
+}
+
+const PageTable::Totals& PageTable::totals(TierId tier, std::string_view space) const {
+  static const Totals kNone;
+  auto it = spaces_.find(std::string(space));
+  return it == spaces_.end() ? kNone : it->second.totals[static_cast<int>(tier) - 1];
+}
+
+std::vector<std::string> PageTable::Spaces() const {
+  std::vector<std::string> names;
+  for (const auto& entry : spaces_) names.push_back(entry.first);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 void PageTable::Count(const PageInfo& page, TierId tier, int sign) {
-  Totals& t = totals_[static_cast<int>(tier) - 1];
-  t.pages += sign;
-  t.bytes += sign * static_cast<int64_t>(page.bytes);
-  t.tokens += sign * static_cast<int64_t>(page.tokens);
+  for (Totals* t : {&totals_[static_cast<int>(tier) - 1],
+                    &spaces_[page.space].totals[static_cast<int>(tier) - 1]}) {
+    t->pages += sign;
+    t->bytes += sign * static_cast<int64_t>(page.bytes);
+    t->tokens += sign * static_cast<int64_t>(page.tokens);
+  }
 }
 
 }  // namespace vmllm

@@ -10,6 +10,8 @@
 #define VMLLM_STORE_PAGE_TABLE_H_
 
 #include <memory>
+#include <set>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -49,13 +51,25 @@ class PageTable {
   size_t size() const { return by_key_.size(); }
   std::vector<PageKey> Keys() const;  // Ascending.
 
+  // The same, for the pages of one space.
+  const Totals& totals(TierId tier, std::string_view space) const;
+  size_t size(std::string_view space) const;
+  std::vector<PageKey> Keys(std::string_view space) const;  // Ascending.
+  std::vector<std::string> Spaces() const;  // Every space with a page, sorted.
+
  private:
   void Count(const PageInfo& page, TierId tier, int sign);
 
   std::unordered_map<PageKey, std::unique_ptr<PageInfo>> by_key_;
   std::unordered_map<std::string_view, PageInfo*> by_id_;  // Views into PageInfo::page_id.
+  struct Space {
+    std::set<PageKey> keys;
+    Totals totals[4];
+  };
+
   std::unordered_set<PageKey> dirty_;
   Totals totals_[4];
+  std::unordered_map<std::string, Space> spaces_;
 };
 
 }  // namespace vmllm

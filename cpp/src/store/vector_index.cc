@@ -366,8 +366,8 @@ Status VectorIndex::CatchUp(DiskStore* store) {
   return Status();
 }
 
-Result<std::vector<std::pair<PageKey, double>>> VectorIndex::Search(std::string_view query,
-                                                                    size_t k) {
+Result<std::vector<std::pair<PageKey, double>>> VectorIndex::Search(
+    std::string_view query, size_t k, const std::function<bool(PageKey)>& keep) {
   std::vector<std::pair<PageKey, double>> hits;
   if (k == 0) return hits;
   VMLLM_RETURN_IF_ERROR(impl_->embedder->Prepare());
@@ -375,16 +375,26 @@ Result<std::vector<std::pair<PageKey, double>>> VectorIndex::Search(std::string_
   VMLLM_RETURN_IF_ERROR(impl_->embedder->EmbedBatch({query}, q.data()));
   std::lock_guard<std::mutex> lock(impl_->mu);
   VMLLM_RETURN_IF_ERROR(impl_->Ready());
-  size_t live = impl_->graph->cur_element_count;
+  const size_t live = impl_->graph->cur_element_count;
   if (live == 0) return hits;
   try {
-    // hnswlib's ef is shared state; a search-time ef wide enough for k keeps recall high.
-    impl_->graph->setEf(std::max<size_t>(64, 2 * k));
-    auto heap = impl_->graph->searchKnn(q.data(), std::min(k, live));
-    hits.resize(heap.size());
-    for (size_t i = heap.size(); i-- > 0;) {
-      hits[i] = {static_cast<PageKey>(heap.top().second), 1.0 - heap.top().first};
-      heap.pop();
+    // hnswlib 0.6 has no search-time filter: widen the search (4x per round) until enough
+    // kept keys come back, so a small space in a big store still gets its k best.
+    for (size_t want = std::min(k, live);; want = std::min(live, want * 4)) {
+      // hnswlib's ef is shared state; a search-time ef wide enough for `want` keeps recall high.
+      impl_->graph->setEf(std::max<size_t>(64, 2 * want));
+      auto heap = impl_->graph->searchKnn(q.data(), want);
+      std::vector<std::pair<PageKey, double>> found(heap.size());
+      for (size_t i = heap.size(); i-- > 0;) {
+        found[i] = {static_cast<PageKey>(heap.top().second), 1.0 - heap.top().first};
+        heap.pop();
+      }
+      hits.clear();
+      for (const auto& hit : found) {
+        if (!keep || keep(hit.first)) hits.push_back(hit);
+        if (hits.size() == k) break;
+      }
+      if (hits.size() == k || want >= live || found.size() < want) break;
     }
   } catch (const std::exception& e) {
     return Status::StorageError(std::string("vector search: ") + e.what());

@@ -41,8 +41,11 @@ class VectorIndex {
 
   // Embeds and indexes every page of `store` with a key above the watermark.
   Status CatchUp(DiskStore* store);
-  // Up to `k` keys nearest to `query`, best first, with cosine similarity.
-  Result<std::vector<std::pair<PageKey, double>>> Search(std::string_view query, size_t k);
+  // Up to `k` keys nearest to `query`, best first, with cosine similarity; only keys `keep`
+  // accepts when it is set (a space's pages: the graph is searched ever wider until `k` such
+  // keys are found or the whole graph was searched).
+  Result<std::vector<std::pair<PageKey, double>>> Search(
+      std::string_view query, size_t k, const std::function<bool(PageKey)>& keep = nullptr);
   // Drops `key` from results (a deleted or replaced page).
   void Forget(PageKey key);
   // Drops from results every indexed key for which `live` is false.

@@ -89,9 +89,10 @@ bool StreamPolicy::IsMemoryTool(const std::string& name) {
   return name == kRecall || name == kRelease || name == kCompact;
 }
 
-const std::string* StreamPolicy::Page(const std::string& id) const {
-  auto it = pages_.find(id);
-  return it == pages_.end() ? nullptr : &it->second;
+void StreamPolicy::AddPage(const std::string& id, const std::string& text, StreamPageMeta meta) {
+  if (meta_.count(id)) return;
+  meta_.emplace(id, std::move(meta));
+  new_pages_.emplace_back(id, text);
 }
 
 bool StreamPolicy::IsPinned(const std::string& tool, const std::string& canonical_args) const {
@@ -104,7 +105,7 @@ std::string StreamPolicy::Stub(const std::string& page_id) const {
 
 void StreamPolicy::Recall(const std::vector<std::string>& ids) {
   for (const std::string& id : ids) {
-    if (!pages_.count(id)) continue;
+    if (!meta_.count(id)) continue;
     restored_.insert(id);
     released_.erase(id);
     ++stats_.faults;
@@ -116,7 +117,7 @@ void StreamPolicy::Recall(const std::vector<std::string>& ids) {
 
 void StreamPolicy::Release(const std::vector<std::string>& ids) {
   for (const std::string& id : ids) {
-    if (!pages_.count(id)) continue;
+    if (!meta_.count(id)) continue;
     released_.insert(id);
     restored_.erase(id);
     auto key = page_call_key_.find(id);
@@ -132,7 +133,7 @@ std::string StreamPolicy::Confirm(const ToolCall& call) const {
   if (call.name == kRecall) {
     std::string out = "[vmllm: restored in full where they were:";
     for (const std::string& id : StringListArgument(call.arguments, "page_ids")) {
-      out += " " + id + (pages_.count(id) ? "" : " (unknown)");
+      out += " " + id + (meta_.count(id) ? "" : " (unknown)");
     }
     return out + "]";
   }
@@ -156,6 +157,7 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
   RewriteReport local;
   RewriteReport& rep = report ? *report : local;
   ++stats_.requests;
+  new_pages_.clear();
 
   // Turns, and which call each result answers.
   std::vector<long> turn_of(conv.msgs.size(), 0);
@@ -217,9 +219,9 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
     const CallInfo info = call_it != calls.end() ? call_it->second : CallInfo{"tool", "{}", "?"};
     if (IsMemoryTool(info.name)) continue;
     page_of[i] = StreamPageId(m.text);
-    if (!pages_.count(page_of[i])) {
-      pages_[page_of[i]] = m.text;
-      meta_[page_of[i]] = StreamPageMeta{info.name, info.key, m.text.size(), CountLines(m.text)};
+    if (!meta_.count(page_of[i])) {
+      AddPage(page_of[i], m.text,
+              StreamPageMeta{info.name, info.key, m.text.size(), CountLines(m.text)});
       page_call_key_[page_of[i]] = info.name + '\x1f' + info.args;
     }
   }
@@ -343,11 +345,8 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
   for (size_t t = 0; t < conv.tools.size(); ++t) {
     const ToolSchema& schema = conv.tools[t];
     client_tools.insert(schema.name);
-    const std::string page = StreamPageId(schema.json);
-    if (!pages_.count(page)) {
-      pages_[page] = schema.json;
-      meta_[page] = StreamPageMeta{"tool schema", schema.name, schema.json.size(), 1};
-    }
+    AddPage(StreamPageId(schema.json), schema.json,
+            StreamPageMeta{"tool schema", schema.name, schema.json.size(), 1});
     if (cfg_.stub_unused_tools && !used_tools.count(schema.name)) {
       edits.tool_stub[t] = ToolSchema{schema.name, FirstLine(schema.description), 0, ""};
       stubbed_tools.insert(schema.name);
@@ -380,12 +379,10 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
       if (m.wire_message >= from && m.wire_message < to) originals += m.text + "\n";
     }
     const std::string page = StreamPageId(originals);
-    if (!pages_.count(page)) {
-      pages_[page] = originals;
-      meta_[page] = StreamPageMeta{"compaction", "turns " + std::to_string(c.from) + "-" +
-                                                     std::to_string(c.to),
-                                   originals.size(), CountLines(originals)};
-    }
+    AddPage(page, originals,
+            StreamPageMeta{"compaction", "turns " + std::to_string(c.from) + "-" +
+                                             std::to_string(c.to),
+                           originals.size(), CountLines(originals)});
     edits.folds.push_back({from, to,
                            "[vmllm: turns " + std::to_string(c.from) + "-" + std::to_string(c.to) +
                                " compacted by the model; originals in page " + page +
@@ -394,7 +391,7 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
   }
 
   first_request_ = false;
-  stats_.pages = pages_.size();
+  stats_.pages = meta_.size();
   stats_.pinned_keys = pinned_.size();
   rep.new_faults = stats_.faults - faults_before;
   rep.first_changed_message = changed;

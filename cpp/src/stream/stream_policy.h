@@ -3,8 +3,11 @@
 // Given a Conversation (the whole history an agent sent), Plan() decides which tool results
 // become stubs, which schemas are stubbed, which faults happened and which compactions apply,
 // and returns them as Edits. It remembers across requests what it stubbed, what faulted, what
-// is pinned and the pages themselves, so a later request with a longer history gets the same
-// stubs for the same results. StreamSession wraps it for the proxy; replay drives it directly.
+// is pinned and each page's provenance, so a later request with a longer history gets the same
+// stubs for the same results. It keeps no page text: the pages new in a plan are handed out by
+// NewPages for the engine to store, and the whole state saves to (and loads from) JSON, so a
+// session lives in the store and survives a restart. StreamSession wraps it for the proxy;
+// replay drives it directly.
 //
 // Thread safety: none; StreamSession serialises calls.
 #ifndef VMLLM_STREAM_STREAM_POLICY_H_
@@ -40,13 +43,21 @@ class StreamPolicy {
   // Decides the edits for `conv` and updates the session state and counters.
   Edits Plan(const Conversation& conv, RewriteReport* report);
 
+  // Pages (id, text) first seen by the last Plan.
+  const std::vector<std::pair<std::string, std::string>>& NewPages() const { return new_pages_; }
+  bool HasPage(const std::string& id) const { return meta_.count(id) > 0; }
+
+  // The whole state as JSON, and back (stream_state.cc). LoadState replaces every part of the
+  // state; InvalidArgument (state unchanged) for JSON that is not a saved state.
+  std::string SaveState() const;
+  Status LoadState(std::string_view json);
+
   // The results the session serves for memory-tool calls in an upstream response.
   std::vector<std::pair<std::string, std::string>> ServeMemoryCalls(
       const std::vector<ToolCall>& calls);
 
   static bool IsMemoryTool(const std::string& name);
 
-  const std::string* Page(const std::string& id) const;
   bool IsPinned(const std::string& tool, const std::string& canonical_args) const;
   const StreamStats& stats() const { return stats_; }
   StreamStats* mutable_stats() { return &stats_; }
@@ -65,11 +76,13 @@ class StreamPolicy {
   void Recall(const std::vector<std::string>& ids);
   void Release(const std::vector<std::string>& ids);
   std::string Confirm(const ToolCall& call) const;
+  // Registers a page seen for the first time: its provenance, and its text in NewPages.
+  void AddPage(const std::string& id, const std::string& text, StreamPageMeta meta);
 
   StreamConfig cfg_;
   StreamStats stats_;
-  std::unordered_map<std::string, std::string> pages_;
-  std::unordered_map<std::string, StreamPageMeta> meta_;
+  std::unordered_map<std::string, StreamPageMeta> meta_;  // Every page the session has seen.
+  std::vector<std::pair<std::string, std::string>> new_pages_;
   std::unordered_map<std::string, std::string> page_call_key_;  // Page id -> call key.
   std::set<std::string> stubbed_;   // Result occurrences stubbed on some earlier request.
   std::set<std::string> restored_;  // Pages recalled: shown in full wherever they occur.

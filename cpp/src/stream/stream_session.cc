@@ -1,20 +1,81 @@
-// StreamSession: the thread-safe face of StreamPolicy over the JSON wire formats.
+// StreamSession: the thread-safe face of StreamPolicy over the JSON wire formats, keeping its
+// pages and state in the engine when it has one.
 #include "stream/conversation.h"
 #include "stream/stream_policy.h"
 
 #include <mutex>
+#include <unordered_map>
+
+#include "vmllm/backend_events.h"
 
 namespace vmllm {
+namespace {
+
+// Rewrites that lost the compare-and-swap to another process are planned again from the state
+// it wrote; past this many in a row the store is too contended to wait on.
+constexpr int kMaxPlanAttempts = 8;
+
+}  // namespace
 
 class StreamSession::Impl {
  public:
-  explicit Impl(StreamConfig config) : policy(std::move(config)) {}
+  Impl(StreamConfig config, Pager* engine, std::string space)
+      : policy(config), config(std::move(config)), engine(engine), space(std::move(space)) {}
+
+  // Catches up with the state stored for the session, when another process (or an earlier
+  // run of this one) wrote a newer version than this one holds.
+  Status Sync();
+  // Stores the last plan's new pages and the state; false when another writer got in first.
+  Result<bool> Commit();
+  std::string StoredId(const std::string& page_id) const { return space + "/" + page_id; }
+
   mutable std::mutex mu;
   StreamPolicy policy;
+  const StreamConfig config;
+  Pager* const engine;        // Null: pages in `pages` below.
+  const std::string space;
+  int64_t version = 0;        // Of the stored state `policy` holds; -1: unknown, reload.
+  std::unordered_map<std::string, std::string> pages;  // Without an engine only.
 };
 
+Status StreamSession::Impl::Sync() {
+  auto stored = engine->SpaceRecordVersion(space);
+  if (!stored.ok()) return stored.status();
+  if (*stored == version) return Status();
+  auto record = engine->LoadSpaceRecord(space);
+  if (!record.ok()) return record.status();
+  policy = StreamPolicy(config);
+  if (record->version != 0) {
+    Status loaded = policy.LoadState(record->state);
+    if (!loaded.ok()) {  // A damaged record: start the session afresh rather than fail forever.
+      PostBackendWarning("stream session '" + space + "': stored state unreadable (" +
+                         loaded.message() + "); starting it afresh");
+      policy = StreamPolicy(config);
+    }
+  }
+  version = record->version;
+  return Status();
+}
+
+Result<bool> StreamSession::Impl::Commit() {
+  const auto& fresh = policy.NewPages();
+  if (!fresh.empty()) {
+    std::vector<PageWrite> writes;
+    writes.reserve(fresh.size());
+    for (const auto& [id, text] : fresh) writes.push_back({StoredId(id), text});
+    auto put = engine->PutPages(space, writes);
+    if (!put.ok()) return put.status();
+  }
+  auto saved = engine->SaveSpaceRecord(space, version, policy.SaveState());
+  if (!saved.ok()) return saved.status();
+  if (*saved) ++version;
+  return *saved;
+}
+
 StreamSession::StreamSession(StreamConfig config)
-    : impl_(std::make_unique<Impl>(std::move(config))) {}
+    : impl_(std::make_unique<Impl>(std::move(config), nullptr, "")) {}
+StreamSession::StreamSession(StreamConfig config, Pager* engine, std::string space)
+    : impl_(std::make_unique<Impl>(std::move(config), engine, std::move(space))) {}
 StreamSession::~StreamSession() = default;
 
 Result<std::string> StreamSession::Rewrite(WireFormat wire, const std::string& body,
@@ -27,13 +88,40 @@ Result<std::string> StreamSession::Rewrite(WireFormat wire, const std::string& b
   Edits edits;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    edits = impl_->policy.Plan(request.conversation(), &rep);
+    Impl& s = *impl_;
+    if (!s.engine) {
+      edits = s.policy.Plan(request.conversation(), &rep);
+      for (const auto& [id, text] : s.policy.NewPages()) s.pages.emplace(id, text);
+    } else {
+      for (int attempt = 0;; ++attempt) {
+        Status synced = s.Sync();
+        if (!synced.ok()) {
+          s.version = -1;  // What `policy` holds is unknown now: reload next time.
+          return synced;
+        }
+        rep = RewriteReport();
+        edits = s.policy.Plan(request.conversation(), &rep);
+        s.policy.mutable_stats()->bytes_in += body.size();
+        auto committed = s.Commit();
+        if (!committed.ok()) {
+          s.version = -1;
+          return committed.status();
+        }
+        if (*committed) break;
+        if (attempt + 1 == kMaxPlanAttempts) {
+          s.version = -1;
+          return Status::BackendUnavailable("stream session '" + s.space + "' is being "
+                                            "rewritten by other processes; try again");
+        }
+      }
+    }
   }
   std::string out = request.Render(edits);
   rep.bytes_before = body.size();
   rep.bytes_after = out.size();
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->policy.mutable_stats()->bytes_in += body.size();
+  // With an engine, bytes_out reaches the store with the next rewrite's state.
+  if (!impl_->engine) impl_->policy.mutable_stats()->bytes_in += body.size();
   impl_->policy.mutable_stats()->bytes_out += out.size();
   return out;
 }
@@ -64,9 +152,12 @@ Status StreamSession::FollowUp(WireFormat wire, const std::string& request,
 
 Result<std::string> StreamSession::Page(const std::string& page_id) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  const std::string* page = impl_->policy.Page(page_id);
-  if (!page) return Status::NotFound("no page " + page_id + " in this session");
-  return *page;
+  const Impl& s = *impl_;
+  if (!s.policy.HasPage(page_id)) {
+    return Status::NotFound("no page " + page_id.substr(0, 200) + " in this session");
+  }
+  if (s.engine) return s.engine->ReadPage(s.StoredId(page_id));
+  return s.pages.at(page_id);
 }
 
 bool StreamSession::IsPinned(const std::string& tool, const std::string& arguments_json) const {
@@ -79,6 +170,6 @@ StreamStats StreamSession::Stats() const {
   return impl_->policy.stats();
 }
 
-const StreamConfig& StreamSession::config() const { return impl_->policy.config(); }
+const StreamConfig& StreamSession::config() const { return impl_->config; }
 
 }  // namespace vmllm

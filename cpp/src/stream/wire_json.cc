@@ -1,6 +1,7 @@
 // The JSON adapter of the stream layer: OpenAI Chat Completions and Anthropic Messages requests
-// in and out. The only file of the stream layer that includes nlohmann/json; every JSON error
-// or unexpected shape becomes an InvalidArgument that names what was wrong.
+// in and out. With stream_state.cc, the only files of the stream layer that include
+// nlohmann/json; every JSON error or unexpected shape becomes an InvalidArgument that names what
+// was wrong.
 #include <algorithm>
 #include <nlohmann/json.hpp>
 

@@ -1,0 +1,119 @@
+// StreamPolicy's state as JSON: what a session stores in its space's record, so that a restarted
+// proxy, or another process sharing the store, continues the session with the same stubs, pins,
+// compactions and counters.
+#include <nlohmann/json.hpp>
+
+#include "stream/stream_policy.h"
+
+namespace vmllm {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kStateVersion = 1;
+
+json StatsToJson(const StreamStats& s) {
+  return json{{"requests", s.requests},       {"turns", s.turns},
+              {"evictions", s.evictions},     {"faults", s.faults},
+              {"recall_faults", s.recall_faults}, {"reissue_faults", s.reissue_faults},
+              {"unpins", s.unpins},           {"schema_stubs", s.schema_stubs},
+              {"releases", s.releases},       {"compactions", s.compactions},
+              {"deferred_by_cache", s.deferred_by_cache}, {"bytes_in", s.bytes_in},
+              {"bytes_out", s.bytes_out},     {"pressure", s.pressure}};
+}
+
+StreamStats StatsFromJson(const json& j) {
+  StreamStats s;
+  s.requests = j.at("requests").get<uint64_t>();
+  s.turns = j.at("turns").get<uint64_t>();
+  s.evictions = j.at("evictions").get<uint64_t>();
+  s.faults = j.at("faults").get<uint64_t>();
+  s.recall_faults = j.at("recall_faults").get<uint64_t>();
+  s.reissue_faults = j.at("reissue_faults").get<uint64_t>();
+  s.unpins = j.at("unpins").get<uint64_t>();
+  s.schema_stubs = j.at("schema_stubs").get<uint64_t>();
+  s.releases = j.at("releases").get<uint64_t>();
+  s.compactions = j.at("compactions").get<uint64_t>();
+  s.deferred_by_cache = j.at("deferred_by_cache").get<uint64_t>();
+  s.bytes_in = j.at("bytes_in").get<uint64_t>();
+  s.bytes_out = j.at("bytes_out").get<uint64_t>();
+  s.pressure = j.at("pressure").get<std::string>();
+  return s;
+}
+
+}  // namespace
+
+std::string StreamPolicy::SaveState() const {
+  json pages = json::object();
+  for (const auto& [id, m] : meta_) {
+    json page = {m.tool, m.key, m.bytes, m.lines};
+    auto call = page_call_key_.find(id);
+    if (call != page_call_key_.end()) page.push_back(call->second);
+    pages[id] = std::move(page);
+  }
+  json compactions = json::array();
+  for (const Compaction& c : compactions_) compactions.push_back({c.from, c.to, c.summary});
+  json state = {{"v", kStateVersion},
+                {"stats", StatsToJson(stats_)},
+                {"pages", std::move(pages)},
+                {"stubbed", stubbed_},
+                {"restored", restored_},
+                {"released", released_},
+                {"pinned", pinned_},
+                {"seen", seen_},
+                {"compactions", std::move(compactions)},
+                {"stubbed_tools", prev_stubbed_tools_},
+                {"first_request", first_request_}};
+  // Replacement characters for any invalid UTF-8 a client's ids carried, never an exception.
+  return state.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Status StreamPolicy::LoadState(std::string_view text) {
+  try {
+    const json state = json::parse(text);
+    if (state.at("v").get<int>() != kStateVersion) {
+      return Status::InvalidArgument("stream state version " + state.at("v").dump() +
+                                     "; this vmllm reads version " +
+                                     std::to_string(kStateVersion));
+    }
+    std::unordered_map<std::string, StreamPageMeta> meta;
+    std::unordered_map<std::string, std::string> call_keys;
+    for (const auto& [id, page] : state.at("pages").items()) {
+      meta[id] = StreamPageMeta{page.at(0).get<std::string>(), page.at(1).get<std::string>(),
+                                page.at(2).get<size_t>(), page.at(3).get<size_t>()};
+      if (page.size() > 4) call_keys[id] = page.at(4).get<std::string>();
+    }
+    std::vector<Compaction> compactions;
+    for (const json& c : state.at("compactions")) {
+      compactions.push_back({c.at(0).get<long>(), c.at(1).get<long>(), c.at(2).get<std::string>()});
+    }
+    // Parsed in full before anything is replaced: a bad state leaves the policy as it was.
+    StreamStats stats = StatsFromJson(state.at("stats"));
+    auto stubbed = state.at("stubbed").get<std::set<std::string>>();
+    auto restored = state.at("restored").get<std::set<std::string>>();
+    auto released = state.at("released").get<std::set<std::string>>();
+    auto pinned = state.at("pinned").get<std::map<std::string, std::string>>();
+    auto seen = state.at("seen").get<std::set<std::string>>();
+    auto stubbed_tools = state.at("stubbed_tools").get<std::set<std::string>>();
+    const bool first_request = state.at("first_request").get<bool>();
+    stats_ = std::move(stats);
+    stats_.pages = meta.size();
+    stats_.pinned_keys = pinned.size();
+    meta_ = std::move(meta);
+    page_call_key_ = std::move(call_keys);
+    stubbed_ = std::move(stubbed);
+    restored_ = std::move(restored);
+    released_ = std::move(released);
+    pinned_ = std::move(pinned);
+    seen_ = std::move(seen);
+    compactions_ = std::move(compactions);
+    prev_stubbed_tools_ = std::move(stubbed_tools);
+    first_request_ = first_request;
+    new_pages_.clear();
+    return Status();
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument(std::string("not a saved stream state: ") + e.what());
+  }
+}
+
+}  // namespace vmllm
