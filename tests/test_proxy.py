@@ -8,11 +8,11 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from scripted_upstream import STUB, Upstream, big, completion, openai_history
 from vmllm.proxy import PagingProxy
 
 openai = pytest.importorskip("openai")
@@ -20,62 +20,6 @@ anthropic = pytest.importorskip("anthropic")
 
 OPENAI_KEY = "sk-test-openai-SECRET-123"
 ANTHROPIC_KEY = "sk-ant-test-SECRET-456"
-STUB = re.compile(r"paged out (p-[0-9a-f]{16})")
-
-
-class Upstream:
-    """A scripted API on 127.0.0.1: records each request, answers with the next script entry.
-
-    A script entry is a dict (a JSON body) or a list of bytes chunks (an SSE stream); between
-    chunks the upstream may wait for ``gate`` so a test can prove chunks are relayed live.
-    """
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.script: list[Any] = []
-        self.gate = threading.Event()
-        self.gate_seen = False
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                upstream.received.append({"path": self.path,
-                                          "headers": {k.lower(): v for k, v in self.headers.items()},
-                                          "body": json.loads(body)})
-                answer = upstream.script.pop(0)
-                if isinstance(answer, dict):
-                    data = json.dumps(answer).encode()
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
-                for i, chunk in enumerate(answer):
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                    self.wfile.flush()
-                    if i == 0:  # Hold the rest until the client has seen the first chunk.
-                        upstream.gate_seen = upstream.gate.wait(10)
-                self.wfile.write(b"0\r\n\r\n")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-
-    def last_text(self) -> str:
-        return json.dumps(self.received[-1]["body"])
-
-
 @pytest.fixture
 def upstream() -> Iterator[Upstream]:
     u = Upstream()
@@ -95,34 +39,9 @@ def proxy(upstream: Upstream) -> Iterator[PagingProxy]:
     assert OPENAI_KEY not in log.getvalue() and ANTHROPIC_KEY not in log.getvalue()
 
 
-def big(tag: str) -> str:
-    return "".join(f"{tag} line {i} of the file\n" for i in range(40))
-
-
-def openai_history(turns: int = 6) -> list[dict[str, Any]]:
-    msgs: list[dict[str, Any]] = [{"role": "system", "content": "You are a coding agent."},
-                                  {"role": "user", "content": "fix the bug"}]
-    for t in range(turns):
-        msgs.append({"role": "assistant", "content": None, "tool_calls": [
-            {"id": f"call_{t}", "type": "function",
-             "function": {"name": "read_file", "arguments": json.dumps({"path": f"src/f{t}.py"})}}]})
-        msgs.append({"role": "tool", "tool_call_id": f"call_{t}", "content": big(f"f{t}")})
-    return msgs
-
-
 TOOLS = [{"type": "function", "function": {"name": "read_file", "description": "Read a file.",
                                            "parameters": {"type": "object", "properties": {
                                                "path": {"type": "string"}}}}}]
-
-
-def completion(content: str | None, tool_calls: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    return {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-test",
-            "choices": [{"index": 0, "message": message,
-                         "finish_reason": "tool_calls" if tool_calls else "stop"}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
 
 
 def openai_client(proxy: PagingProxy) -> Any:
@@ -347,4 +266,6 @@ def test_sessions_never_cross_credentials(proxy: PagingProxy, upstream: Upstream
         assert conn.getresponse().status == 200
         conn.close()
     assert len(proxy.sessions) == 2  # One per key, even under the same session name.
-    assert not any("user-one" in k or "user-two" in k for k in proxy.sessions)
+    spaces = [s for s in proxy.sessions.store.spaces() if s.startswith("stream:")]
+    assert len(spaces) == 2  # Two spaces in the store, named by hashes, never by the keys.
+    assert not any("user-" in s or "shared-name" in s for s in spaces)

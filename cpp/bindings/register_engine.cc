@@ -67,6 +67,7 @@ void RegisterEngine(py::module_& m) {
   m.def("eviction_policies", &EvictionPolicyNames);
 
   py::class_<PageInfo>(m, "PageEntry", "What the page table knows about one page (a copy).")
+      .def_readonly("space", &PageInfo::space)
       .def_readonly("page_id", &PageInfo::page_id)
       .def_readonly("doc_id", &PageInfo::doc_id)
       .def_readonly("chunk_index", &PageInfo::chunk_index)
@@ -163,52 +164,91 @@ void RegisterEngine(py::module_& m) {
       .def("unpin", [](Pager& p, const std::string& id) {
         Blocking([&] { return p.Unpin(id); });
       }, py::arg("page_id"))
-      .def("search", [](Pager& p, py::handle query, size_t n, const std::string& mode) {
+      .def("search", [](Pager& p, py::handle query, size_t n, const std::string& mode,
+                        const std::string& space) {
         std::string_view q = Utf8View(query, "query");
         SearchMode m = ParseMode(mode);
-        auto hits = Blocking([&] { return p.Search(q, n, m); });
+        auto hits = Blocking([&] { return p.Search(q, n, m, space); });
         std::vector<std::pair<std::string, double>> out;
         for (auto& h : hits) out.emplace_back(std::move(h.page_id), h.score);
         return out;
-      }, py::arg("query"), py::arg("n") = 5, py::arg("mode") = "hybrid")
-      .def("fault", [](Pager& p, py::handle description, size_t n) {
+      }, py::arg("query"), py::arg("n") = 5, py::arg("mode") = "hybrid",
+         py::arg("space") = kDocumentSpace)
+      .def("fault", [](Pager& p, py::handle description, size_t n, const std::string& space) {
         std::string_view d = Utf8View(description, "description");
-        return Blocking([&] { return p.Fault(d, n); });
-      }, py::arg("description"), py::arg("n") = 3)
-      .def("build_context", [](Pager& p) {
+        return Blocking([&] { return p.Fault(d, n, space); });
+      }, py::arg("description"), py::arg("n") = 3, py::arg("space") = kDocumentSpace)
+      .def("build_context", [](Pager& p, const std::string& space) {
         py::gil_scoped_release release;
-        return p.BuildContext();
-      })
-      .def("context_tokens", [](Pager& p) {
+        return p.BuildContext(space);
+      }, py::arg("space") = kDocumentSpace)
+      .def("context_tokens", [](Pager& p, const std::string& space) {
         py::gil_scoped_release release;
-        return p.ContextTokens();
-      })
-      .def("active_pages", [](Pager& p) {
+        return p.ContextTokens(space);
+      }, py::arg("space") = kDocumentSpace)
+      .def("active_pages", [](Pager& p, const std::string& space) {
         py::gil_scoped_release release;
-        return p.ActivePages();
+        return p.ActivePages(space);
+      }, py::arg("space") = kDocumentSpace)
+      .def("spaces", [](Pager& p) {
+        py::gil_scoped_release release;
+        return p.Spaces();
       })
+      .def("put_pages", [](Pager& p, const std::string& space,
+                           const std::vector<std::pair<std::string, std::string>>& pages) {
+        std::vector<PageWrite> writes;
+        for (const auto& [id, text] : pages) writes.push_back({id, text});
+        return Blocking([&] { return p.PutPages(space, writes); });
+      }, py::arg("space"), py::arg("pages"), "Stores (page_id, text) pairs in a space.")
+      .def("configure_space", [](Pager& p, const std::string& space, size_t l1_tokens,
+                                 const std::string& policy) {
+        Blocking([&] { return p.ConfigureSpace(space, SpaceOptions{l1_tokens, policy}); });
+      }, py::arg("space"), py::arg("l1_tokens") = 0, py::arg("policy") = "")
+      .def("delete_space", [](Pager& p, const std::string& space) {
+        return Blocking([&] { return p.DeleteSpace(space); });
+      }, py::arg("space"))
+      .def("events", [](Pager& p, uint64_t after, size_t limit) {
+        std::vector<PagerEvent> events;
+        {
+          py::gil_scoped_release release;
+          events = p.Events(after, limit);
+        }
+        py::list out;
+        for (const PagerEvent& e : events) {
+          py::dict d;
+          d["seq"] = e.seq;
+          d["time"] = e.time;
+          d["kind"] = EventKindName(e.kind);
+          d["space"] = e.space;
+          d["page_id"] = e.page_id;
+          d["tokens"] = e.tokens;
+          if (e.kind == PagerEvent::Kind::kPageIn) d["from_tier"] = TierName(e.from);
+          out.append(std::move(d));
+        }
+        return out;
+      }, py::arg("after") = 0, py::arg("limit") = Pager::kEventRing)
       .def("page_info", [](Pager& p, const std::string& id) {
         return Blocking([&] { return p.GetPageInfo(id); });
       }, py::arg("page_id"))
-      .def("page_ids", [](Pager& p) {
+      .def("page_ids", [](Pager& p, const std::string& space) {
         py::gil_scoped_release release;
-        return p.PageIds();
-      })
-      .def("page_count", [](Pager& p) {
+        return p.PageIds(space);
+      }, py::arg("space") = kDocumentSpace)
+      .def("page_count", [](Pager& p, const std::string& space) {
         py::gil_scoped_release release;
-        return p.PageCount();
-      })
+        return p.PageCount(space);
+      }, py::arg("space") = kDocumentSpace)
       .def("read_page", [](Pager& p, const std::string& id) {
         return Blocking([&] { return p.ReadPage(id); });
       }, py::arg("page_id"))
-      .def("stats", [](Pager& p) {
+      .def("stats", [](Pager& p, const std::string& space) {
         PagerStats s;
         {
           py::gil_scoped_release release;
-          s = p.Stats();
+          s = p.Stats(space);
         }
         return StatsDict(s);
-      })
+      }, py::arg("space") = kDocumentSpace)
       .def("hand_off", [](Pager& p, const std::string& task_state_json) {
         return Blocking([&] { return p.HandOff(task_state_json); });
       }, py::arg("task_state_json"))

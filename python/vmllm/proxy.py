@@ -12,7 +12,11 @@ the client's reply to that call with its own answer, and the call takes effect t
 else is passed through unchanged.
 
 Sessions are keyed by the ``X-Vmllm-Session`` header when given, otherwise by a hash of the wire
-format, the model and the conversation's first two messages. ``/healthz`` answers ``ok``;
+format, the model and the conversation's first two messages, and always by a hash of the
+caller's API key. A session's pages and state live in the store (``--store PATH``; a temporary
+one by default): memory stays bounded however long a session runs, a restarted proxy resumes
+its sessions with byte-identical stubs, and proxies sharing a store share sessions. A store
+error never fails a request: it goes upstream unchanged, with a warning. ``/healthz`` answers ``ok``;
 ``/metrics`` is Prometheus text. The client's API key (``Authorization`` / ``x-api-key``) is
 forwarded upstream and never logged. A malformed body gets a 400 with a JSON error and the
 proxy keeps serving.
@@ -23,18 +27,22 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import logging
 import math
 import sys
 import threading
 import time
-from collections import OrderedDict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from . import _cli_args as _args
-from . import _core, _json_limits
-from .errors import InvalidArgumentError
+from . import _json_limits
+from ._stream_sessions import StreamSessions
+from .errors import BackendUnavailableError, InvalidArgumentError, StorageError
+from .virtual_memory import VirtualMemory
+
+_log = logging.getLogger("vmllm")
 
 _ROUTES = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
 _HOP_BY_HOP = {"host", "content-length", "connection", "keep-alive", "transfer-encoding",
@@ -52,6 +60,7 @@ class _Metrics:
         self.bad_requests = 0
         self.upstream_errors = 0
         self.follow_ups = 0
+        self.store_errors = 0
         self.seconds = 0.0
 
     def count(self, route: str, status: int, seconds: float) -> None:
@@ -66,19 +75,27 @@ class PagingProxy(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, upstream: str, host: str = "127.0.0.1", port: int = 8080,
-                 max_sessions: int = 1000, log: Any = None, **session_options: Any) -> None:
+                 max_sessions: int = 1000, log: Any = None, store: Any = None,
+                 l2: str | None = None, **session_options: Any) -> None:
+        """``store``: a path (or a :class:`VirtualMemory`) where sessions live; None for a
+        temporary store removed at :meth:`server_close`. ``l2``: as for VirtualMemory.
+        ``max_sessions`` bounds the sessions held in memory, not those in the store."""
         parts = urlsplit(upstream)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidArgumentError(f"upstream must be an http(s) URL, got {upstream!r}")
         self.upstream = parts
-        self.session_options = session_options
-        _core.StreamSession(**session_options)  # Fail now on a bad option, not per request.
-        self.sessions: OrderedDict[str, Any] = OrderedDict()
-        self.sessions_lock = threading.Lock()
-        self.max_sessions = max_sessions
+        self.sessions = StreamSessions(store, l2=l2, max_live=max_sessions, **session_options)
         self.metrics = _Metrics()
         self.log = log if log is not None else sys.stderr
-        super().__init__((host, port), _Handler)
+        try:
+            super().__init__((host, port), _Handler)
+        except BaseException:
+            self.sessions.close()
+            raise
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.sessions.close()
 
     @property
     def url(self) -> str:
@@ -86,14 +103,7 @@ class PagingProxy(ThreadingHTTPServer):
         return f"http://{host}:{port}"
 
     def session(self, key: str) -> Any:
-        with self.sessions_lock:
-            s = self.sessions.get(key)
-            if s is None:
-                s = self.sessions[key] = _core.StreamSession(**self.session_options)
-                while len(self.sessions) > self.max_sessions:
-                    self.sessions.popitem(last=False)
-            self.sessions.move_to_end(key)
-            return s
+        return self.sessions.get(key)
 
     def connect(self) -> http.client.HTTPConnection:
         u = self.upstream
@@ -101,8 +111,7 @@ class PagingProxy(ThreadingHTTPServer):
         return cls(u.hostname, u.port, timeout=600)
 
     def metrics_text(self) -> str:
-        with self.sessions_lock:
-            stats = [s.stats() for s in self.sessions.values()]
+        stats = [s.stats() for s in self.sessions.live()]
         m = self.metrics
         lines = []
 
@@ -122,9 +131,12 @@ class PagingProxy(ThreadingHTTPServer):
                    [("", m.upstream_errors)])
             metric("follow_ups_total", "counter", "Memory-tool calls answered by the proxy.",
                    [("", m.follow_ups)])
+            metric("store_errors_total", "counter",
+                   "Requests forwarded unchanged because the session store failed.",
+                   [("", m.store_errors)])
             metric("request_seconds_total", "counter", "Time spent serving requests.",
                    [("", m.seconds)])
-        metric("sessions", "gauge", "Sessions tracked.", [("", len(stats))])
+        metric("sessions", "gauge", "Sessions held in memory.", [("", len(stats))])
         for key, kind, text in [
                 ("evictions", "counter", "Tool results turned into stubs."),
                 ("faults", "counter", "Recalls plus re-issued calls of paged-out results."),
@@ -244,6 +256,13 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError("messages must be a list")
             session = self.server.session(_session_key(wire, request, self.headers))
             rewritten, _ = session.rewrite(wire, body)
+        except (StorageError, BackendUnavailableError) as exc:
+            # The request is the client's: without its session it still goes upstream, whole.
+            with self.server.metrics.lock:
+                self.server.metrics.store_errors += 1
+            _log.warning("vmllm proxy: session store failed (%s); request forwarded unchanged",
+                         exc)
+            session, rewritten = None, body
         except ValueError as exc:  # JSONDecodeError and InvalidArgumentError are ValueErrors.
             with self.server.metrics.lock:
                 self.server.metrics.bad_requests += 1
@@ -299,9 +318,15 @@ class _Handler(BaseHTTPRequestHandler):
             if resp.status != 200:
                 break
             try:
-                follow = session.follow_up(wire, request, data)
+                follow = None if session is None else session.follow_up(wire, request, data)
             except InvalidArgumentError:
                 follow = None  # Not a response we understand: the client gets it as it is.
+            except (StorageError, BackendUnavailableError) as exc:
+                with self.server.metrics.lock:
+                    self.server.metrics.store_errors += 1
+                _log.warning("vmllm proxy: session store failed (%s); the response goes to "
+                             "the client as it is", exc)
+                follow = None
             if follow is None:
                 break
             request, rewritten = follow
@@ -365,6 +390,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--cache-aware", action="store_true",
                    help="batch evictions so they pay for the prompt-cache rewrite")
     p.add_argument("--no-schema-stubs", action="store_true", help="send tool schemas in full")
+    p.add_argument("--store", metavar="PATH", default=None,
+                   help="store directory for the sessions' pages and state, so they survive a "
+                   "restart and proxies on one store share sessions (default: a temporary "
+                   "store, removed at exit)")
+    p.add_argument("--l2", metavar="URL", default=None,
+                   help="'memory' or a Redis URL for the hot tier (default: $REDIS_URL, else "
+                   "memory)")
     p.set_defaults(run=run_cli)
 
 
@@ -372,8 +404,11 @@ def run_cli(args: Any) -> int:
     """Runs ``vmllm proxy`` until interrupted."""
     server = PagingProxy(args.upstream, args.host, args.port, tau_turns=args.tau,
                          min_evict_bytes=args.s_min, window_tokens=args.window_tokens,
-                         cache_aware=args.cache_aware, stub_unused_tools=not args.no_schema_stubs)
-    print(f"vmllm proxy: listening on {server.url}, upstream {args.upstream}", flush=True)
+                         cache_aware=args.cache_aware, stub_unused_tools=not args.no_schema_stubs,
+                         store=args.store, l2=args.l2)
+    where = f"store {args.store}" if args.store else "a temporary store"
+    print(f"vmllm proxy: listening on {server.url}, upstream {args.upstream}, sessions in "
+          f"{where}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

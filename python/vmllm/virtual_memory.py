@@ -349,14 +349,35 @@ class VirtualMemory:
         """Read-only mapping: page id -> :data:`PageEntry`."""
         return self._page_table
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, space: str = "doc") -> dict[str, Any]:
         """Counters and occupancy: per tier (``stats()["tiers"]["L2"]["hits"]``…) hits,
         misses, errors, pages, bytes and tokens; plus faults, evictions, releases,
         compressions, searches (``search_fallbacks``: hybrid searches answered by BM25 alone
         because the vector half failed) and the L1 budget. With an LLM or Python compressor also
         ``compression_fallbacks`` (jobs that failed and got the extractive summary),
-        ``compressions_pending`` and ``last_compression_error``."""
-        return dict(self._pager.stats())
+        ``compressions_pending`` and ``last_compression_error``.
+
+        Pages, occupancy, requests, faults, evictions, releases and searches are those of one
+        space of the store: the documents by default, or e.g. a proxy session's
+        ``"stream:<name>"`` (see :meth:`spaces`)."""
+        if not isinstance(space, str):
+            raise InvalidArgumentError(f"space must be a str, not {type(space).__name__}")
+        return dict(self._pager.stats(space))
+
+    def spaces(self) -> list[str]:
+        """The spaces of this store that hold pages: ``"doc"`` for documents, and one per
+        front end's session (``"stream:<name>"`` for a proxy or middleware session)."""
+        return list(self._pager.spaces())
+
+    def events(self, after: int = 0, limit: int = 4096) -> list[dict[str, Any]]:
+        """What the engine did to pages in this process, oldest first: dicts with ``seq``,
+        ``time``, ``kind`` (``put``, ``page_in``, ``eviction``, ``release``, ``compression``,
+        ``pin``, ``unpin``, ``delete``), ``space``, ``page_id``, ``tokens`` and, for a page-in,
+        ``from_tier``. Poll with ``after`` = the last ``seq`` seen; only the newest 4096 are
+        kept, so a gap in ``seq`` means events were missed."""
+        _check_int("after", after, 0, 2**63 - 1)
+        _check_int("limit", limit, 0, 2**63 - 1)
+        return list(self._pager.events(after, limit))
 
     # --- hand-off --------------------------------------------------------------------------
 
@@ -411,6 +432,12 @@ class VirtualMemory:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    @property
+    def _engine(self) -> _core.Pager:
+        """The native engine, for front ends that keep their own spaces in this store."""
+        pager = self._pager
+        return pager._pager if isinstance(pager, _backends.WarningPager) else pager
 
     def __repr__(self) -> str:
         if self._closed:
