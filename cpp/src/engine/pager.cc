@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "engine/compression_jobs.h"
+#include "engine/resident_set.h"
 #include "engine/snapshot.h"
 #include "store/disk_store.h"
 #include "store/disk_tiers.h"
@@ -139,8 +140,7 @@ class PagerImpl : public Pager {
  private:
   // One space's L1 and policy, and the counters of what happened to its pages.
   struct Space {
-    std::unique_ptr<L1Context> l1;
-    std::unique_ptr<EvictionPolicy> policy;
+    std::unique_ptr<ResidentSet> resident;
     uint64_t requests = 0, faults = 0, evictions = 0, releases = 0, searches = 0;
   };
 
@@ -516,7 +516,7 @@ Status PagerImpl::ConfigureSpace(std::string_view space, const SpaceOptions& opt
     if (!policy.ok()) return policy.status();
   }
   if (Space* existing = FindSpace(space)) {
-    if (!existing->l1->Order().empty()) {
+    if (!existing->resident->Order().empty()) {
       return Status::InvalidArgument("space '" + std::string(space) +
                                      "' has resident pages; configure it before paging in");
     }
@@ -587,10 +587,7 @@ std::vector<PagerEvent> PagerImpl::Events(uint64_t after, size_t limit) {
 // Drops every trace of a deleted page outside L4.
 void PagerImpl::Forget(PageKey key) {
   if (const PageInfo* page = table_.FindKey(key)) {
-    if (Space* space = FindSpace(page->space); space && space->l1->Find(key)) {
-      space->l1->Erase(key);
-      space->policy->OnErase(key);
-    }
+    if (Space* space = FindSpace(page->space)) space->resident->Remove(key);
   }
   l2_->Erase(key);
   vectors_->Forget(key);
@@ -652,11 +649,12 @@ PagerImpl::Space& PagerImpl::SpaceNamed(std::string_view name) {
     options = configured->second;
   }
   Space space;
-  space.l1 = std::make_unique<L1Context>(options.l1_tokens ? options.l1_tokens : options_.l1_tokens,
-                                         options_.tokenizer.get());
-  // The names were checked by Init and ConfigureSpace.
-  space.policy = std::move(
-      NewEvictionPolicy(options.policy.empty() ? options_.policy : options.policy, clock_)).value();
+  // The policy names were checked by Init and ConfigureSpace.
+  space.resident = std::make_unique<ResidentSet>(
+      options.l1_tokens ? options.l1_tokens : options_.l1_tokens, options_.tokenizer.get(),
+      std::move(NewEvictionPolicy(options.policy.empty() ? options_.policy : options.policy,
+                                  clock_))
+          .value());
   return spaces_.emplace(std::string(name), std::move(space)).first->second;
 }
 
@@ -668,25 +666,19 @@ void PagerImpl::Emit(PagerEvent::Kind kind, const PageInfo& page, uint64_t token
 
 Status PagerImpl::MakeRoom(Space& space, size_t tokens, const std::unordered_set<PageKey>& protect,
                            PageKey incoming) {
-  L1Context* l1 = space.l1.get();
-  while (l1->free_tokens() < tokens) {
-    auto victim = space.policy->PickVictim([&](PageKey key) {
-      const PageInfo* p = table_.FindKey(key);
-      return p && !p->pinned && key != incoming && !protect.count(key);
-    });
-    if (!victim) {
-      return Status::ResourceExhausted(
-          "L1 cannot make room for " + std::to_string(tokens) + " tokens: " +
-          std::to_string(l1->free_tokens()) + " of " + std::to_string(l1->budget()) +
-          " are free and every resident page is pinned or in use");
-    }
-    PageInfo* evicted = table_.FindKey(*victim);
-    EvictLocked(evicted, /*compress=*/true);
-    ++counters_.evictions;
-    ++space.evictions;
-    Emit(PagerEvent::Kind::kEviction, *evicted, evicted->tokens);
-  }
-  return Status();
+  return space.resident->MakeRoom(
+      tokens,
+      [&](PageKey key) {
+        const PageInfo* p = table_.FindKey(key);
+        return p && !p->pinned && key != incoming && !protect.count(key);
+      },
+      [&](PageKey key) {
+        PageInfo* evicted = table_.FindKey(key);
+        EvictLocked(evicted, /*compress=*/true);
+        ++counters_.evictions;
+        ++space.evictions;
+        Emit(PagerEvent::Kind::kEviction, *evicted, evicted->tokens);
+      });
 }
 
 // Another process may have replaced or deleted the page's document since this process loaded
@@ -709,10 +701,10 @@ Result<std::string> PagerImpl::RequestLocked(PageInfo*& page, bool full,
   ++counters_.requests;
   ++SpaceOf(page).requests;
   TierStats& l1_stats = counters_.tiers[TierIndex(TierId::kL1)];
-  const L1Context::Resident* resident = SpaceOf(page).l1->Find(page->key);
+  const L1Context::Resident* resident = SpaceOf(page).resident->Find(page->key);
   if (resident && (!full || !resident->is_summary)) {
     ++l1_stats.hits;
-    SpaceOf(page).policy->OnAccess(page->key);
+    SpaceOf(page).resident->Touch(page->key);
     table_.Touch(page, clock_->Now());
     MaybeFlushStats();
     return resident->text;
@@ -735,19 +727,17 @@ Result<std::string> PagerImpl::RequestLocked(PageInfo*& page, bool full,
     content = std::move(text).value();
     tokens = page->tokens;
   }
-  if (tokens > space.l1->budget()) {
+  if (tokens > space.resident->budget()) {
     return Status::ResourceExhausted("page '" + page->page_id + "' has " + std::to_string(tokens) +
                                      " tokens; the L1 budget is " +
-                                     std::to_string(space.l1->budget()));
+                                     std::to_string(space.resident->budget()));
   }
   if (resident) {  // Replacing the summary view by the full page.
-    space.l1->Erase(page->key);
-    space.policy->OnErase(page->key);
+    space.resident->Remove(page->key);
   }
   // No copy of `protect`: batch page-ins pass sets that grow with every page.
   VMLLM_RETURN_IF_ERROR(MakeRoom(space, tokens, protect, page->key));
-  space.l1->PutView(page->key, content, tokens, as_summary);
-  space.policy->OnInsert(page->key, tokens);
+  space.resident->Admit(page->key, content, tokens, as_summary);
   Emit(PagerEvent::Kind::kPageIn, *page, tokens, from);
   table_.SetTier(page, TierId::kL1);
   page->resident_as_summary = as_summary;
@@ -759,7 +749,7 @@ Result<std::string> PagerImpl::RequestLocked(PageInfo*& page, bool full,
 
 void PagerImpl::EvictLocked(PageInfo* page, bool compress) {
   Space& space = SpaceOf(page);
-  const L1Context::Resident* resident = space.l1->Find(page->key);
+  const L1Context::Resident* resident = space.resident->Find(page->key);
   TierId destination = page->durable_tier;
   if (resident && !resident->is_summary) {
     const std::string& text = resident->text;
@@ -790,8 +780,7 @@ void PagerImpl::EvictLocked(PageInfo* page, bool compress) {
       ++counters_.tiers[TierIndex(TierId::kL2)].errors;
     }
   }
-  space.l1->Erase(page->key);
-  space.policy->OnErase(page->key);
+  space.resident->Remove(page->key);
   page->resident_as_summary = false;
   table_.SetTier(page, destination);
 }
@@ -853,7 +842,7 @@ Result<std::vector<std::string>> PagerImpl::RequestPages(const std::vector<std::
     auto page = Lookup(id);
     if (!page.ok()) return page.status();
     pages.push_back(*page);
-    const L1Context::Resident* resident = SpaceOf(*page).l1->Find((*page)->key);
+    const L1Context::Resident* resident = SpaceOf(*page).resident->Find((*page)->key);
     bool needs_text = full || !(*page)->compressed;
     if (needs_text && (!resident || resident->is_summary)) to_fetch.push_back((*page)->key);
   }
@@ -886,7 +875,7 @@ Result<bool> PagerImpl::ReleasePage(const std::string& page_id, bool compress) {
   auto page = Lookup(page_id);
   if (!page.ok()) return page.status();
   Space& space = SpaceOf(*page);
-  if (!space.l1->Find((*page)->key)) return false;
+  if (!space.resident->Find((*page)->key)) return false;
   if ((*page)->pinned) {
     return Status::InvalidArgument("page '" + page_id + "' is pinned; unpin it before release");
   }
@@ -899,9 +888,9 @@ Result<bool> PagerImpl::ReleasePage(const std::string& page_id, bool compress) {
 
 size_t PagerImpl::PinnedTokens(Space& space) {
   size_t tokens = 0;
-  for (PageKey key : space.l1->Order()) {
+  for (PageKey key : space.resident->Order()) {
     const PageInfo* p = table_.FindKey(key);
-    if (p && p->pinned) tokens += space.l1->Find(key)->tokens;
+    if (p && p->pinned) tokens += space.resident->Find(key)->tokens;
   }
   return tokens;
 }
@@ -914,14 +903,14 @@ Status PagerImpl::Pin(const std::string& page_id) {
   PageInfo* p = *page;
   if (p->pinned) return Status();
   Space& space = SpaceOf(p);
-  const L1Context::Resident* resident = space.l1->Find(p->key);
+  const L1Context::Resident* resident = space.resident->Find(p->key);
   size_t tokens = resident ? resident->tokens
                            : (p->compressed ? options_.tokenizer->Count(p->summary) : p->tokens);
   size_t pinned = PinnedTokens(space);
-  if (pinned + tokens > space.l1->budget()) {
+  if (pinned + tokens > space.resident->budget()) {
     return Status::ResourceExhausted("pinning '" + page_id + "' (" + std::to_string(tokens) +
                                      " tokens) would exceed the L1 budget of " +
-                                     std::to_string(space.l1->budget()) + " tokens; " +
+                                     std::to_string(space.resident->budget()) + " tokens; " +
                                      std::to_string(pinned) + " are already pinned");
   }
   if (!resident) {
@@ -1053,9 +1042,9 @@ std::string PagerImpl::BuildContext(std::string_view space_name) {
   std::string out;
   Space* space = closed_ ? nullptr : FindSpace(space_name);
   if (!space) return out;
-  for (PageKey key : space->l1->Order()) {
+  for (PageKey key : space->resident->Order()) {
     const PageInfo* p = table_.FindKey(key);
-    const L1Context::Resident* r = space->l1->Find(key);
+    const L1Context::Resident* r = space->resident->Find(key);
     if (!p || !r) continue;
     if (!out.empty()) out += "\n\n";
     out += "=== [" + EscapeForOneLine(p->page_id) + "] ===\n";
@@ -1068,7 +1057,7 @@ std::string PagerImpl::BuildContext(std::string_view space_name) {
 size_t PagerImpl::ContextTokens(std::string_view space_name) {
   std::lock_guard<std::mutex> lock(mu_);
   Space* space = closed_ ? nullptr : FindSpace(space_name);
-  return space ? space->l1->used_tokens() : 0;
+  return space ? space->resident->used_tokens() : 0;
 }
 
 std::vector<std::string> PagerImpl::ActivePages(std::string_view space_name) {
@@ -1076,7 +1065,7 @@ std::vector<std::string> PagerImpl::ActivePages(std::string_view space_name) {
   std::vector<std::string> ids;
   Space* space = closed_ ? nullptr : FindSpace(space_name);
   if (!space) return ids;
-  for (PageKey key : space->l1->Order()) ids.push_back(table_.FindKey(key)->page_id);
+  for (PageKey key : space->resident->Order()) ids.push_back(table_.FindKey(key)->page_id);
   return ids;
 }
 
@@ -1130,12 +1119,12 @@ PagerStats PagerImpl::Stats(std::string_view space_name) {
   }
   if (space) {
     // L1 holds views, not whole pages: report what is really resident.
-    s.tiers[0].bytes = space->l1->Usage().bytes;
-    s.tiers[0].tokens = space->l1->used_tokens();
-    s.l1_budget = space->l1->budget();
-    s.l1_used = space->l1->used_tokens();
-    s.policy = space->policy->Name();
-    for (PageKey key : space->l1->Order()) s.pinned_pages += table_.FindKey(key)->pinned ? 1 : 0;
+    s.tiers[0].bytes = space->resident->Usage().bytes;
+    s.tiers[0].tokens = space->resident->used_tokens();
+    s.l1_budget = space->resident->budget();
+    s.l1_used = space->resident->used_tokens();
+    s.policy = space->resident->policy_name();
+    for (PageKey key : space->resident->Order()) s.pinned_pages += table_.FindKey(key)->pinned ? 1 : 0;
   } else if (auto configured = space_options_.find(space_name);
              configured != space_options_.end() && configured->second.l1_tokens) {
     s.l1_budget = configured->second.l1_tokens;
@@ -1157,7 +1146,7 @@ Result<std::string> PagerImpl::HandOff(std::string_view task_state_json) {
   s.task_state_json = std::string(task_state_json);
   std::unordered_set<std::string> docs;
   Space& space = SpaceNamed(kDocumentSpace);
-  for (PageKey key : space.l1->Order()) {
+  for (PageKey key : space.resident->Order()) {
     const PageInfo* p = table_.FindKey(key);
     s.active_page_ids.push_back(p->page_id);
     docs.insert(p->doc_id);

@@ -7,6 +7,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "engine/resident_set.h"
 #include "stream/conversation.h"
 #include "stream/stream_policy.h"
 #include "vmllm/eviction_policy.h"
@@ -33,6 +34,33 @@ struct Occurrence {
   long next_use = LONG_MAX;      // Turn of the next call with the same key (Belady).
 };
 
+// Belady's MIN as an eviction policy: it reads each occurrence's next use from the trace.
+class FutureKnowingPolicy : public EvictionPolicy {
+ public:
+  explicit FutureKnowingPolicy(const std::vector<Occurrence>& occ) : occ_(occ) {}
+  std::string Name() const override { return "belady"; }
+  void OnInsert(PageKey key, size_t) override { resident_.insert(key); }
+  void OnAccess(PageKey) override {}
+  void OnErase(PageKey key) override { resident_.erase(key); }
+  size_t size() const override { return resident_.size(); }
+  // The page used again furthest in the future (never: first), larger first on a tie.
+  std::optional<PageKey> PickVictim(const std::function<bool(PageKey)>& evictable) override {
+    std::optional<PageKey> best;
+    for (PageKey o : resident_) {
+      if (!evictable(o)) continue;
+      if (!best || occ_[o].next_use > occ_[*best].next_use ||
+          (occ_[o].next_use == occ_[*best].next_use && occ_[o].tokens > occ_[*best].tokens)) {
+        best = o;
+      }
+    }
+    return best;
+  }
+
+ private:
+  const std::vector<Occurrence>& occ_;
+  std::set<PageKey> resident_;
+};
+
 class Replayer {
  public:
   Replayer(const Conversation& conv, const ReplayOptions& options)
@@ -42,13 +70,21 @@ class Replayer {
     const std::string& name = opt_.policy;
     if (name == "tau" || name == "tau-cache") {
       tau_ = std::make_unique<StreamPolicy>(TauConfig());
-    } else if (name != "belady") {
-      auto made = NewEvictionPolicy(name, &clock_);
-      if (!made.ok()) {
-        return Status::InvalidArgument("unknown replay policy '" + name +
-                                       "' (use tau, belady or an eviction policy name)");
+    } else {
+      std::unique_ptr<EvictionPolicy> policy;
+      if (name == "belady") {
+        policy = std::make_unique<FutureKnowingPolicy>(occ_);
+      } else {
+        auto made = NewEvictionPolicy(name, &clock_);
+        if (!made.ok()) {
+          return Status::InvalidArgument("unknown replay policy '" + name +
+                                         "' (use tau, belady or an eviction policy name)");
+        }
+        policy = std::move(made).value();
       }
-      policy_ = std::move(made).value();
+      // The engine's own resident set: a policy is replayed exactly as the pager runs it.
+      resident_ = std::make_unique<ResidentSet>(opt_.l1_tokens, tokenizer_.get(),
+                                                std::move(policy));
     }
     result_.policy = name;
     Prepare();
@@ -130,27 +166,12 @@ class Replayer {
   void Evict(long o, long k) {
     Occurrence& occ = occ_[o];
     occ.evicted_at = k;
-    if (resident_.erase(o)) {
-      resident_tokens_ -= occ.tokens;
-      if (policy_) policy_->OnErase(o);
-    }
+    if (resident_) resident_->Remove(o);
     paged_bytes_ -= occ.bytes - occ.stub_bytes;
     paged_tokens_ -= occ.tokens - occ.stub_tokens;
     ++result_.evictions;
     ++turn_.evictions;
     first_change_ = std::min(first_change_, occ.msg);
-  }
-
-  std::optional<long> BeladyVictim(long k) const {
-    std::optional<long> best;
-    for (long o : resident_) {
-      if (!Evictable(o, k)) continue;
-      if (!best || occ_[o].next_use > occ_[*best].next_use ||
-          (occ_[o].next_use == occ_[*best].next_use && occ_[o].tokens > occ_[*best].tokens)) {
-        best = o;
-      }
-    }
-    return best;
   }
 
   void SendRequest(size_t upto, long k) {
@@ -169,18 +190,12 @@ class Replayer {
       turn_.faults += tau_->stats().faults - faults_before;
       result_.faults += tau_->stats().faults - faults_before;
     } else {
-      if (policy_) {
-        for (PageKey o : policy_->Expired()) {
-          if (Evictable(o, k)) Evict(o, k);
-        }
+      for (PageKey o : resident_->Expired()) {
+        if (Evictable(o, k)) Evict(o, k);
       }
-      auto evictable = [&](PageKey o) { return Evictable(o, k); };
-      while (resident_tokens_ > opt_.l1_tokens) {
-        std::optional<long> victim =
-            policy_ ? std::optional<long>(policy_->PickVictim(evictable)) : BeladyVictim(k);
-        if (!victim) break;
-        Evict(*victim, k);
-      }
+      // Down to the budget; when only unevictable pages are left the set stays over it.
+      resident_->MakeRoom(
+          0, [&](PageKey o) { return Evictable(o, k); }, [&](PageKey o) { Evict(o, k); });
     }
     if (first_change_ != SIZE_MAX) {
       ++result_.cache_rewrites;
@@ -220,8 +235,8 @@ class Replayer {
             if (occ_[it->second].evicted_at >= 0) {
               ++result_.faults;
               ++result_.per_turn.back().faults;
-            } else if (policy_) {
-              policy_->OnAccess(it->second);
+            } else {
+              resident_->Touch(it->second);
             }
           }
         }
@@ -234,9 +249,7 @@ class Replayer {
       if (o >= 0) {
         ++result_.tool_results;
         latest[occ_[o].key] = o;
-        resident_.insert(o);
-        resident_tokens_ += occ_[o].tokens;
-        if (policy_) policy_->OnInsert(o, occ_[o].tokens);
+        if (resident_) resident_->Admit(o, "", occ_[o].tokens, false);
       }
     }
   }
@@ -268,7 +281,7 @@ class Replayer {
   const ReplayOptions& opt_;
   std::unique_ptr<Tokenizer> tokenizer_;
   TurnClock clock_;
-  std::unique_ptr<EvictionPolicy> policy_;
+  std::unique_ptr<ResidentSet> resident_;  // Every policy but tau's.
   std::unique_ptr<StreamPolicy> tau_;
   ReplayResult result_;
   ReplayTurn turn_;
@@ -276,8 +289,6 @@ class Replayer {
   std::vector<long> occ_of_msg_;
   std::vector<uint64_t> msg_bytes_, msg_tokens_;
   std::unordered_map<std::string, std::vector<long>> call_turns_;
-  std::set<long> resident_;
-  uint64_t resident_tokens_ = 0;
   uint64_t base_bytes_ = 0, base_tokens_ = 0;
   uint64_t full_bytes_ = 0, paged_bytes_ = 0, full_tokens_ = 0, paged_tokens_ = 0;
   uint64_t stale_bytes_ = 0;
