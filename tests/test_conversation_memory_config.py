@@ -161,6 +161,47 @@ def test_a_python_embedder_makes_the_vectors_of_recall_and_archival_search(
         assert ["automobile"] in calls
 
 
+class FakeLangChainEmbeddings:
+    """The two methods of LangChain's ``Embeddings`` that vmllm uses."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.queries: list[str] = []
+        self._embed = _synonyms(self.calls)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries.append(text)
+        return self._embed([text])[0]
+
+
+class FakeChatModel:
+    """A LangChain chat model's ``invoke``: messages in, a message with ``content`` out."""
+
+    def __init__(self) -> None:
+        self.prompts: list[Any] = []
+
+    def invoke(self, messages: Any) -> Any:
+        self.prompts.append(messages)
+        return type("AIMessage", (), {"content": [{"type": "text", "text": "CHAT SUMMARY"}]})()
+
+
+def test_langchain_embeddings_and_chat_model_serve_conversation_memory(tmp_path: Path) -> None:
+    embeddings, chat = FakeLangChainEmbeddings(), FakeChatModel()
+    with vmllm.ConversationMemory(tmp_path / "m", window_tokens=600, embedder=embeddings,
+                                  compressor=chat, tokenizer="approx") as memory:
+        memory.append({"role": "user", "content": "I bought a car yesterday"})
+        for i in range(40):
+            memory.append({"role": "user", "content": f"message {i} about the garden " * 4})
+        assert "CHAT SUMMARY" in memory.messages()[0]["content"]
+        assert chat.prompts and memory.stats()["compressor_failures"] == 0
+        hits = memory.search_recall("automobile", mode="vector")["hits"]
+        assert hits[0]["content"] == "I bought a car yesterday"
+        assert embeddings.queries == ["automobile"]
+
+
 def test_an_openai_embedder_is_called_for_recall_and_archival_search(
         tmp_path: Path, llm_server: ScriptedServer) -> None:
     with vmllm.ConversationMemory(tmp_path / "m", window_tokens=4000, embedder="openai:emb",
