@@ -13,6 +13,7 @@ import pytest
 
 import vmllm
 from vmllm import _core
+from vmllm.tokenizers import get_tokenizer
 
 WORDS = ("river cloud lantern harbor pepper meadow copper violet engine garden orbit canvas "
          "stone maple quartz ember").split()
@@ -23,9 +24,10 @@ def chatter(i: int, n: int = 30) -> str:
 
 
 def rendered_tokens(message: dict[str, Any]) -> int:
-    """A message's cost computed independently: its compact, key-sorted JSON."""
+    """A message's cost computed independently: its compact, key-sorted JSON, counted with the
+    default tokenizer (exact cl100k_base, as for VirtualMemory)."""
     text = json.dumps(message, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return int(_core.message_tokens(text))
+    return int(_core.message_tokens(text, get_tokenizer("cl100k_base")))
 
 
 def assert_no_orphans(messages: list[dict[str, Any]]) -> None:

@@ -70,7 +70,7 @@ void RegisterMemory(py::module_& m) {
                        std::optional<std::string> system, const std::vector<BlockTuple>& blocks,
                        double warn, double flush, double target, double summary_fraction,
                        size_t page_size, bool external_compressor,
-                       std::shared_ptr<Tokenizer> tokenizer) {
+                       std::shared_ptr<Tokenizer> tokenizer, std::shared_ptr<Embedder> embedder) {
              ConversationMemoryOptions o;
              o.path = path;
              o.agent_id = agent_id;
@@ -84,12 +84,14 @@ void RegisterMemory(py::module_& m) {
              o.page_size = page_size;
              o.external_compressor = external_compressor;
              o.tokenizer = std::move(tokenizer);  // Null: the approximate tokenizer.
+             o.embedder = std::move(embedder);    // Null: the hashing embedder.
              return Blocking([&] { return ConversationMemory::Open(std::move(o)); });
            }),
            py::arg("path"), py::arg("agent_id"), py::arg("window_tokens"), py::arg("system"),
            py::arg("blocks"), py::arg("warn_fraction"), py::arg("flush_fraction"),
            py::arg("target_fraction"), py::arg("summary_fraction"), py::arg("page_size"),
-           py::arg("external_compressor"), py::arg("tokenizer") = nullptr)
+           py::arg("external_compressor"), py::arg("tokenizer") = nullptr,
+           py::arg("embedder") = nullptr)
       .def("append", [](ConversationMemory& c, py::handle message_json) {
         std::string_view text = Utf8View(message_json, "message");
         AppendOutcome o = Blocking([&] { return c.Append(text); });
@@ -156,6 +158,9 @@ void RegisterMemory(py::module_& m) {
       .def("archival_search", [](ConversationMemory& c, const std::string& query, size_t page) {
         return PageDict(Blocking([&] { return c.ArchivalSearch(query, page); }));
       }, py::arg("query"), py::arg("page"))
+      .def("texts_to_embed", [](ConversationMemory& c, size_t limit) {
+        return Blocking([&] { return c.TextsToEmbed(limit); });
+      }, py::arg("limit") = 256)
       .def("flush_pending", [](ConversationMemory& c) {
         py::gil_scoped_release release;
         return c.FlushPending();
@@ -184,6 +189,7 @@ void RegisterMemory(py::module_& m) {
         d["tool_errors"] = s.tool_errors;
         d["closed_tool_calls"] = s.closed_tool_calls;
         d["late_tool_results"] = s.late_tool_results;
+        d["search_fallbacks"] = s.search_fallbacks;
         return d;
       })
       .def("close", [](ConversationMemory& c) { Blocking([&] { return c.Close(); }); });
@@ -196,6 +202,12 @@ void RegisterMemory(py::module_& m) {
     return MessageTokens(*tokenizer, text);
   }, py::arg("message_json"), py::arg("tokenizer") = nullptr,
      "Token cost of one rendered message, as ConversationMemory counts it.");
+  m.def("tool_call_query", [](py::handle tool_call_json) {
+    std::string_view text = Utf8View(tool_call_json, "tool_call");
+    py::gil_scoped_release release;
+    return ToolCallQuery(text);
+  }, py::arg("tool_call_json"),
+     "The query a memory tool call searches by meaning; empty for other calls.");
 }
 
 }  // namespace vmllm

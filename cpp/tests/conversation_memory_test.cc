@@ -60,6 +60,7 @@ class ConversationMemoryTest : public ::testing::Test {
     o.compressor = compressor_;
     o.external_compressor = external_;
     o.tokenizer = tokenizer_;
+    o.embedder = embedder_;
     auto m = ConversationMemory::Open(std::move(o));
     EXPECT_TRUE(m.ok()) << m.status().ToString();
     return m.ok() ? std::move(m).value() : nullptr;
@@ -92,6 +93,7 @@ class ConversationMemoryTest : public ::testing::Test {
   std::shared_ptr<const Compressor> compressor_;
   bool external_ = false;
   std::shared_ptr<const Tokenizer> tokenizer_;
+  std::shared_ptr<const Embedder> embedder_;
 };
 
 // A tokenizer that counts bytes: far above any real count, as an exact BPE could be for text
@@ -222,6 +224,59 @@ TEST_F(ConversationMemoryTest, EvictedMessagesStaySearchableInRecall) {
     EXPECT_NE(page->hits[0].content.find("4417"), std::string::npos);
     EXPECT_LE(page->hits.size(), 5u);
   }
+}
+
+// A remote embedder whose server is down.
+class DownEmbedder : public Embedder {
+ public:
+  std::string Name() const override { return "down"; }
+  size_t Dimension() const override { return 0; }
+  Status Prepare() const override { return Status::BackendUnavailable("server down"); }
+  void Embed(std::string_view, float*) const override {}
+  Status EmbedBatch(const std::vector<std::string_view>&, float*) const override {
+    return Prepare();
+  }
+};
+
+TEST_F(ConversationMemoryTest, ReopeningWithAnotherEmbedderRecomputesTheVectors) {
+  RecallQuery q;
+  q.text = "locker code";
+  q.mode = RecallMode::kVector;
+  {
+    auto mem = Open(4000);  // The default: hashing, 256 dimensions.
+    ASSERT_TRUE(mem->Append(User("My locker code is 4417.")).ok());
+    ASSERT_TRUE(mem->Append(User("The weather is mild today.")).ok());
+    ASSERT_TRUE(mem->ArchivalInsert("The locker is in the east wing.").ok());
+    ASSERT_FALSE(mem->SearchRecall(q)->hits.empty());
+  }
+  embedder_ = NewHashingEmbedder(64);  // Vectors of another size: never compared.
+  auto mem = Open(4000);
+  auto page = mem->SearchRecall(q);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_FALSE(page->hits.empty());
+  EXPECT_NE(page->hits[0].content.find("4417"), std::string::npos);
+  auto archival = mem->ArchivalSearch("locker", 0);
+  ASSERT_TRUE(archival.ok());
+  ASSERT_EQ(archival->hits.size(), 1u);
+  EXPECT_EQ(mem->Stats()->search_fallbacks, 0u);
+}
+
+TEST_F(ConversationMemoryTest, AnEmbedderThatIsDownLeavesKeywordSearch) {
+  embedder_ = std::make_shared<DownEmbedder>();
+  auto mem = Open(4000);  // Opens: the embedder is first needed by a search.
+  ASSERT_TRUE(mem->Append(User("My locker code is 4417.")).ok());
+  ASSERT_TRUE(mem->ArchivalInsert("The locker is in the east wing.").ok());
+  RecallQuery q;
+  q.text = "locker code";
+  auto page = mem->SearchRecall(q);
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->hits.size(), 1u);
+  auto archival = mem->ArchivalSearch("locker", 0);
+  ASSERT_TRUE(archival.ok());
+  EXPECT_EQ(archival->hits.size(), 1u);
+  EXPECT_EQ(mem->Stats()->search_fallbacks, 2u);
+  q.mode = RecallMode::kVector;
+  EXPECT_EQ(mem->SearchRecall(q).status().code(), StatusCode::kBackendUnavailable);
 }
 
 TEST_F(ConversationMemoryTest, SearchesByDateRangeOldestFirstFiveAPage) {

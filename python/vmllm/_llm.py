@@ -1,19 +1,22 @@
-"""Compressor and embedder back-ends for :class:`~vmllm.VirtualMemory`.
+"""Compressor and embedder back-ends for both facades (resolved by :mod:`vmllm._config`).
 
 The native core does the work for the built-in back-ends (``"extractive"``, ``"hashing"``) and
 for OpenAI-compatible servers (``"openai:MODEL"``, through its libcurl client). A Python
 callable, a LangChain ``Embeddings`` or a LangChain chat model also serves, but core threads
 never call into Python, so their calls happen here, on Python's side:
 
-* **Embeddings** — the core's vector index asks a :class:`_core.ProvidedEmbedder` for vectors.
-  Before the core needs them (after ``ingest``, before a search), :meth:`Backends.feed` asks
-  the pager which pages still lack a vector (``texts_to_embed``), computes the vectors in
-  Python in batches and hands them over; the index then catches up. A query's vector is
-  computed and handed over just before the search that needs it.
-* **Compression** — eviction puts a job in a :class:`_core.QueuedCompressor` and returns at
-  once. A daemon thread here takes jobs, calls the Python compressor and completes them; the
-  page gets its summary then (and comes back in full until then). A job that raises falls back
-  to the extractive summary, counted in ``stats()["compression_fallbacks"]``.
+* **Embeddings** — the core asks a :class:`_core.ProvidedEmbedder` for vectors. Before the
+  core needs them (after ``ingest``, before a search), :meth:`Backends.feed` asks the core
+  (a pager or a conversation memory) which texts still lack a vector (``texts_to_embed``),
+  computes the vectors in Python in batches and hands them over; the core then catches up. A
+  query's vector is computed and handed over just before the search that needs it.
+* **Compression** — for VirtualMemory, eviction puts a job in a
+  :class:`_core.QueuedCompressor` and returns at once. A daemon thread here takes jobs, calls
+  the Python compressor and completes them; the page gets its summary then (and comes back in
+  full until then). A job that raises falls back to the extractive summary, counted in
+  ``stats()["compression_fallbacks"]``. ConversationMemory summarises on the calling thread
+  (``inline_compressor``): :attr:`Backends.compress` is then the function it calls, an
+  ``"openai:MODEL"`` spec included.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def _message_text(reply: Any) -> str:
 
 
 class Backends:
-    """The embedder and compressor of one VirtualMemory, native objects and Python glue.
+    """The embedder and compressor of one facade, native objects and Python glue.
 
     Thread safety: :meth:`feed` and :meth:`provide_query` may run on several threads at once.
     """
@@ -78,6 +81,7 @@ class Backends:
         timeout: float = 60.0,
         max_retries: int = 4,
         dimensions: Optional[int] = None,
+        inline_compressor: bool = False,
     ) -> None:
         self._client_args = dict(base_url=base_url, api_key=api_key, timeout=float(timeout),
                                  max_retries=int(max_retries))
@@ -88,6 +92,7 @@ class Backends:
         self._embed_query: Optional[Callable[[str], Any]] = None
         self._provided: Optional[_core.ProvidedEmbedder] = None
         self._compress: Optional[Callable[[str], Any]] = None
+        self._inline = inline_compressor
         self._queue: Optional[_core.QueuedCompressor] = None
         self._thread: Optional[threading.Thread] = None
         self._stop = threading.Event()
@@ -144,6 +149,11 @@ class Backends:
         self._provided = _core.ProvidedEmbedder(_describe(embedder), len(probe[0]))
         self.native_embedder = self._provided
 
+    @property
+    def compress(self) -> Optional[Callable[[str], Any]]:
+        """With ``inline_compressor``: the summariser the facade calls (None: extractive)."""
+        return self._compress if self._inline else None
+
     def _setup_compressor(self, compressor: Any) -> None:
         if compressor is None or compressor == "extractive":
             return
@@ -153,7 +163,12 @@ class Backends:
                 raise InvalidArgumentError(
                     f"compressor must be 'extractive', 'openai:MODEL', a callable or a "
                     f"LangChain chat model, not {compressor!r}")
-            self.native_compressor = _core.llm_compressor(self._llm_client(), model)
+            if not self._inline:
+                self.native_compressor = _core.llm_compressor(self._llm_client(), model)
+                return
+            # The same request the native compressor sends, made on the calling thread.
+            client, prompt = self._llm_client(), _core.compression_prompt()
+            self._compress = lambda text: client.chat(model, [("system", prompt), ("user", text)])
             return
         if hasattr(compressor, "invoke"):  # A LangChain chat model (or any Runnable).
             prompt = _core.compression_prompt()
@@ -162,10 +177,14 @@ class Backends:
                 model.invoke([("system", prompt), ("human", text)]))
         elif callable(compressor):
             self._compress = compressor
+        elif callable(getattr(compressor, "compress", None)):  # An object with compress(text).
+            self._compress = compressor.compress
         else:
             raise InvalidArgumentError(
-                f"compressor must be a str, a callable or a LangChain chat model, not "
-                f"{type(compressor).__name__}")
+                f"compressor must be a str, a callable, a LangChain chat model or an object "
+                f"with compress(text), not {type(compressor).__name__}")
+        if self._inline:
+            return
         self._queue = _core.QueuedCompressor(_describe(compressor))
         self.native_compressor = self._queue
         self._thread = threading.Thread(target=self._work, name="vmllm-compressor", daemon=True)
@@ -181,13 +200,14 @@ class Backends:
                 f"the embedder returned {len(vectors)} vectors for {len(texts)} texts")
         return vectors
 
-    def feed(self, pager: _core.Pager) -> None:
-        """Compute, in Python, the vectors of every page the index still lacks."""
+    def feed(self, core: Any) -> None:
+        """Compute, in Python, the vectors of every text ``core`` (a ``_core.Pager`` or
+        ``_core.ConversationMemory``) still lacks."""
         if self._provided is None:
             return
         previous: list[str] = []
         while True:
-            texts = list(pager.texts_to_embed(_EMBED_BATCH))
+            texts = list(core.texts_to_embed(_EMBED_BATCH))
             if not texts or texts == previous:  # Done, or no progress (not for want of vectors).
                 return
             try:
@@ -198,9 +218,14 @@ class Backends:
             self._provided.provide(texts, vectors)
             previous = texts
 
+    @property
+    def provided(self) -> bool:
+        """True when the embedder runs in Python (its vectors are fed to the core)."""
+        return self._provided is not None
+
     def provide_query(self, query: str) -> None:
         """Hand over the vector of a query the core is about to search for."""
-        if self._provided is None:
+        if self._provided is None or not query.strip():
             return
         try:
             if self._embed_query is not None:

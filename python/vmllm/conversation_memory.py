@@ -23,8 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Optional, Union, overload
 
-from . import _core, _json_limits
+from . import _backends, _config, _core, _json_limits
+from ._llm import Backends
 from .errors import InvalidArgumentError
+from .tokenizers import TokenizerSpec
 
 __all__ = ["ConversationMemory", "MemoryBlock", "ToolResult"]
 
@@ -229,7 +231,7 @@ def _to_anthropic(messages: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _close(core: _core.ConversationMemory, temporary_path: Optional[str],
-           quiet: bool = False) -> None:
+           backends: Optional[Backends] = None, quiet: bool = False) -> None:
     try:
         core.close()
     except Exception as e:
@@ -238,6 +240,8 @@ def _close(core: _core.ConversationMemory, temporary_path: Optional[str],
         # Left open until garbage collection or interpreter exit: no caller to raise to.
         _log.warning("vmllm: closing the conversation store failed: %s", e)
     finally:
+        if backends is not None:
+            backends.close()
         if temporary_path is not None:
             shutil.rmtree(temporary_path, ignore_errors=True)
 
@@ -255,16 +259,36 @@ class ConversationMemory:
         warn_fraction: Where the memory-pressure warning enters the queue.
         flush_fraction: Where the oldest messages are evicted ...
         target_fraction: ... down to this share of the window.
-        compressor: Summariser for evicted messages: a callable ``text -> summary`` (or an
-            object with ``compress``). ``None``: the built-in extractive compressor. It runs in
-            the calling thread, never on a core thread; if it raises, the built-in one is used
-            and ``stats()["compressor_failures"]`` counts it.
+        compressor: Summariser for evicted messages, as for :class:`~vmllm.VirtualMemory`:
+            ``"extractive"`` or ``None`` (built in, offline), ``"openai:MODEL"`` (an
+            OpenAI-compatible chat model), a callable ``text -> summary``, a LangChain chat
+            model or an object with ``compress(text)``. Any but the built-in one runs in the
+            calling thread, never on a core thread; if it fails, the built-in one is used and
+            ``stats()["compressor_failures"]`` counts it.
         agent_id: Which agent of the store this is; agents share blocks by ``block_id``.
         summary_fraction: Largest share of the window the summary may take.
         page_size: Search results per page (5, as MemGPT).
-        tokenizer: What counts tokens (a ``vmllm._core.Tokenizer``); ``None``: the fast
-            approximate one. A message costs the tokens of its compact JSON plus 3, which errs
-            high, so the window is not exceeded through a low estimate.
+        tokenizer: What counts tokens, as for :class:`~vmllm.VirtualMemory`:
+            ``"cl100k_base"``, ``"o200k_base"``, ``"approx"``, a ``vmllm._core.Tokenizer`` or
+            ``None`` (exact ``cl100k_base``; see :mod:`vmllm.tokenizers`). A Python callable
+            is refused: the core counts every message and never calls into Python. A message
+            costs the tokens of its compact JSON plus 3, which errs high, so the window is not
+            exceeded through a low estimate.
+        embedder: What makes the vectors of recall and archival search by meaning, as for
+            :class:`~vmllm.VirtualMemory`: ``"hashing"`` (built in), ``"openai:MODEL"``, a
+            callable ``list[str] -> list[list[float]]`` or a LangChain ``Embeddings``. Vectors
+            are computed before a search, never by :meth:`append`, so a remote embedder that is
+            down does not stop the conversation. ``memory.db`` records the embedder: reopened
+            with another one (or another ``embedding_dimensions``), the store drops the old
+            vectors and recomputes them from the stored text at the next search. When the
+            vector half of a hybrid search fails, the search uses keywords alone, logs a
+            warning (logger ``"vmllm"``) and counts it in ``stats()["search_fallbacks"]``;
+            ``mode="vector"`` raises instead.
+        embedding_dimensions: The embedder's vector size; see :class:`~vmllm.VirtualMemory`.
+        llm_base_url, llm_api_key, llm_timeout, llm_max_retries: The OpenAI-compatible server
+            of ``"openai:MODEL"`` specs; see :class:`~vmllm.VirtualMemory`.
+
+    There is no ``l2=``: conversation memory has no L2 tier yet.
 
     >>> with ConversationMemory(window_tokens=2000, system="Be brief.",
     ...                         blocks={"human": "Name: Ada"}) as memory:
@@ -282,21 +306,33 @@ class ConversationMemory:
         warn_fraction: float = 0.7,
         flush_fraction: float = 1.0,
         target_fraction: float = 0.5,
-        compressor: Union[Summarizer, Any, None] = None,
+        compressor: Union[Summarizer, Any, None] = "extractive",
         *,
         agent_id: str = "default",
         summary_fraction: float = 0.1,
         page_size: int = 5,
-        tokenizer: Optional[_core.Tokenizer] = None,
+        tokenizer: TokenizerSpec = None,
+        embedder: Any = "hashing",
+        embedding_dimensions: Optional[int] = None,
+        llm_base_url: Optional[str] = None,
+        llm_api_key: Optional[str] = None,
+        llm_timeout: float = 60.0,
+        llm_max_retries: int = 4,
     ) -> None:
         if not isinstance(window_tokens, int) or isinstance(window_tokens, bool):
             raise InvalidArgumentError(f"window_tokens must be an int, not {window_tokens!r}")
-        if compressor is not None and not callable(compressor):
-            compress = getattr(compressor, "compress", None)
-            if not callable(compress):
-                raise InvalidArgumentError("compressor must be a callable text -> summary")
-            compressor = compress
-        self._compressor: Optional[Summarizer] = compressor
+        if callable(tokenizer) and not isinstance(tokenizer, _core.Tokenizer):
+            raise InvalidArgumentError(
+                "ConversationMemory cannot count tokens with a Python callable: the core counts "
+                "every message, system prompt and summary, and never calls into Python; use "
+                "'cl100k_base', 'o200k_base', 'approx' or None")
+        config = _config.resolve(
+            tokenizer=tokenizer, compressor=compressor, embedder=embedder,
+            embedding_dimensions=embedding_dimensions, llm_base_url=llm_base_url,
+            llm_api_key=llm_api_key, llm_timeout=llm_timeout, llm_max_retries=llm_max_retries,
+            inline_compressor=True)
+        self._backends = config.backends
+        self._compressor: Optional[Summarizer] = config.backends.compress
         self._lock = threading.RLock()
         self._temporary = path is None
         self._path = tempfile.mkdtemp(prefix="vmllm-memory-") if path is None else os.fspath(path)
@@ -305,14 +341,17 @@ class ConversationMemory:
                 self._path, agent_id, window_tokens, system,
                 [b._as_tuple() for b in _blocks_arg(blocks)],
                 float(warn_fraction), float(flush_fraction), float(target_fraction),
-                float(summary_fraction), int(page_size), compressor is not None, tokenizer)
+                float(summary_fraction), int(page_size), self._compressor is not None,
+                config.tokenizer, config.backends.native_embedder)
         except BaseException:
+            self._backends.close()
             if self._temporary:
                 shutil.rmtree(self._path, ignore_errors=True)
             raise
         self._closed = False
         self._finalizer = weakref.finalize(
-            self, _close, self._core, self._path if self._temporary else None, True)
+            self, _close, self._core, self._path if self._temporary else None, self._backends,
+            True)
         self._settle()
 
     # --- the queue ---------------------------------------------------------------------------
@@ -415,8 +454,13 @@ class ConversationMemory:
         ``ok=False`` that tells the model what went wrong; it never raises for that. With
         ``append``, the tool message enters the queue (its assistant message must be there).
         """
+        call_json = _json_arg(tool_call, "tool_call")
         with self._lock:
-            out = self._core.execute(_json_arg(tool_call, "tool_call"), bool(append))
+            self._prepare_search(_core.tool_call_query(call_json))
+            try:
+                out = self._core.execute(call_json, bool(append))
+            finally:
+                self._after_search()
             self._settle()
         return ToolResult(
             tool_call_id=out["tool_call_id"], name=out["name"], ok=out["ok"],
@@ -438,8 +482,14 @@ class ConversationMemory:
         """
         if not isinstance(page, int) or isinstance(page, bool) or page < 0:
             raise InvalidArgumentError(f"page must be a non-negative int, not {page!r}")
-        result = dict(self._core.search_recall(query, _epoch(start, False), _epoch(end, True),
-                                               mode, page))
+        if not isinstance(query, str):
+            raise InvalidArgumentError(f"query must be a str, not {type(query).__name__}")
+        self._prepare_search(query if mode != "keyword" else "")
+        try:
+            result = dict(self._core.search_recall(query, _epoch(start, False),
+                                                   _epoch(end, True), mode, page))
+        finally:
+            self._after_search()
         for hit in result["hits"]:
             hit["message"] = json.loads(hit["message"]) if hit["message"] else None
         return result
@@ -452,13 +502,20 @@ class ConversationMemory:
         """Hybrid (words and meaning) search of archival memory, ``page_size`` a page."""
         if not isinstance(page, int) or isinstance(page, bool) or page < 0:
             raise InvalidArgumentError(f"page must be a non-negative int, not {page!r}")
-        return dict(self._core.archival_search(query, page))
+        if not isinstance(query, str):
+            raise InvalidArgumentError(f"query must be a str, not {type(query).__name__}")
+        self._prepare_search(query)
+        try:
+            return dict(self._core.archival_search(query, page))
+        finally:
+            self._after_search()
 
     def stats(self) -> dict[str, Any]:
         """Window occupancy, queue, recall and archival sizes, warnings, flushes, tool calls.
 
         ``closed_tool_calls`` and ``late_tool_results`` count what :meth:`append` did to keep
-        tool calls paired.
+        tool calls paired; ``search_fallbacks`` the hybrid searches of this object answered by
+        keywords alone because the embedder failed.
         """
         return dict(self._core.stats())
 
@@ -475,7 +532,7 @@ class ConversationMemory:
             detached = self._finalizer.detach()
             if detached is not None:
                 _, _, args, _ = detached
-                _close(*args[:2], quiet=False)
+                _close(*args[:3], quiet=False)
 
     def __enter__(self) -> ConversationMemory:
         return self
@@ -489,6 +546,18 @@ class ConversationMemory:
         s = self.stats()
         return (f"<ConversationMemory {self._path!r}: {s['context_tokens']}/{s['window_tokens']}"
                 f" tokens, {s['queue_messages']} queued, {s['recall_messages']} in recall>")
+
+    def _prepare_search(self, query: str) -> None:
+        """A Python embedder computes, before the core searches, the vectors it will need."""
+        if self._backends.provided:
+            self._backends.feed(self._core)
+            if query:
+                self._backends.provide_query(query)
+
+    def _after_search(self) -> None:
+        if self._backends.native_embedder is not None:
+            # A failing embedder posts a warning (search fell back to keywords): log it.
+            _backends.log_backend_warnings()
 
     def _settle(self) -> bool:
         """Runs the Python compressor for a flush the core left pending; True if one ran."""

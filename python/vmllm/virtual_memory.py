@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import shutil
 import tempfile
@@ -12,11 +11,12 @@ import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, Union
 
-from . import _backends, _core, _json_limits
+from . import _backends, _config, _core, _json_limits
+from ._config import check_int as _check_int
+from ._config import check_seconds as _check_seconds
 from ._llm import Backends
 from .errors import InvalidArgumentError
 from .tokenizers import TokenizerSpec
-from .tokenizers import resolve as resolve_tokenizer
 
 Text = Union[str, bytes]
 
@@ -153,17 +153,16 @@ class VirtualMemory:
             _check_int(name, value, 1, _MAX_SIZE)
         _check_seconds("l2_ttl_seconds", l2_ttl_seconds, zero_ok=False)
         _check_seconds("stats_flush_seconds", stats_flush_seconds, zero_ok=True)
-        _check_seconds("llm_timeout", llm_timeout, zero_ok=False)
-        _check_int("llm_max_retries", llm_max_retries, 0, 100)
         if not isinstance(policy, str):
             raise InvalidArgumentError(f"policy must be a str, not {type(policy).__name__}")
         l2_url = _backends.resolve_l2(l2)
-        core_tokenizer, self._count_tokens = resolve_tokenizer(tokenizer)
+        config = _config.resolve(
+            tokenizer=tokenizer, compressor=compressor, embedder=embedder,
+            embedding_dimensions=embedding_dimensions, llm_base_url=llm_base_url,
+            llm_api_key=llm_api_key, llm_timeout=llm_timeout, llm_max_retries=llm_max_retries)
+        core_tokenizer, self._count_tokens = config.tokenizer, config.count_tokens
         self._page_tokens = page_tokens
-        self._llm_backends = Backends(compressor, embedder, base_url=llm_base_url,
-                                  api_key=llm_api_key, timeout=llm_timeout,
-                                  max_retries=llm_max_retries,
-                                  dimensions=embedding_dimensions)
+        self._llm_backends = config.backends
         self._temporary = path is None
         self._path = tempfile.mkdtemp(prefix="vmllm-") if path is None else os.fspath(path)
         try:
@@ -455,19 +454,6 @@ class VirtualMemory:
 MAX_RESULTS = 100_000
 _MAX_SIZE = 1 << 62  # Token budgets and byte caps: far above any real one, below C++'s range.
 _log = logging.getLogger("vmllm")
-
-
-def _check_int(name: str, value: Any, minimum: int, maximum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
-        raise InvalidArgumentError(
-            f"{name} must be an int from {minimum} to {maximum}, not {value!r}")
-
-
-def _check_seconds(name: str, value: Any, zero_ok: bool) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not zero_ok):
-        bound = "finite and >= 0" if zero_ok else "finite and > 0"
-        raise InvalidArgumentError(f"{name} must be a number of seconds, {bound}; not {value!r}")
 
 
 def _page_id(page_id: Any) -> str:

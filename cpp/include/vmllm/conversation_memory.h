@@ -65,7 +65,13 @@ struct ConversationMemoryOptions {
   // Default: the extractive compressor, sized so the summary fits summary_fraction.
   std::shared_ptr<const Compressor> compressor;
   bool external_compressor = false;  // Flushes wait for CompleteFlush (see above).
-  std::shared_ptr<const Embedder> embedder;      // Default: NewHashingEmbedder(256).
+  // Makes the vectors of recall and archival search. Default: NewHashingEmbedder(256).
+  // Vectors are computed before a search, not on insert, so a remote embedder is never called
+  // by Append and a store opens while it is down. The store remembers the embedder; opened
+  // with another one (or vectors of another size) it drops the old vectors and recomputes
+  // them from the stored text. When the vector half of a hybrid search fails, the search
+  // uses keywords alone (a backend warning, counted in search_fallbacks); kVector fails.
+  std::shared_ptr<const Embedder> embedder;
   Clock* clock = nullptr;                        // Default: SystemClock().
 };
 
@@ -124,6 +130,7 @@ struct ConversationMemoryStats {
   uint64_t tool_errors = 0;
   uint64_t closed_tool_calls = 0;  // Calls answered by a synthetic result (see Append).
   uint64_t late_tool_results = 0;  // Tool results that answered no open call, kept as notes.
+  uint64_t search_fallbacks = 0;   // Hybrid searches answered by keywords alone (this object).
 };
 
 class ConversationMemory {
@@ -178,6 +185,11 @@ class ConversationMemory {
   // fallback when the external one failed, counted in compressor_failures).
   virtual Status CompleteFlush(std::optional<std::string> summary) = 0;
 
+  // Embedder protocol for vectors computed outside the core (a ProvidedEmbedder fed from
+  // Python): computes the vectors that can be computed now, then returns the texts of up to
+  // `limit` rows still without one (messages first, then passages), for the caller to provide.
+  virtual Result<std::vector<std::string>> TextsToEmbed(size_t limit) = 0;
+
   virtual Result<ConversationMemoryStats> Stats() = 0;
   // Finishes a pending flush with the built-in compressor and closes the database.
   virtual Status Close() = 0;
@@ -186,6 +198,11 @@ class ConversationMemory {
 // Token cost of one message as Messages() renders it: the tokens of its compact JSON plus 3.
 // Counting the JSON keys and quotes errs high, so the window is never exceeded by a low estimate.
 size_t MessageTokens(const Tokenizer& tokenizer, std::string_view message_json);
+
+// The text a memory tool call searches by meaning (the "query" of conversation_search and
+// archival_memory_search); empty for any other call. What an embedder outside the core must
+// embed before Execute runs the call.
+std::string ToolCallQuery(std::string_view tool_call_json);
 
 }  // namespace vmllm
 

@@ -74,6 +74,7 @@ Status ConversationMemoryImpl::Init() {
     if (row->has_value()) agent_ = **row;
     if (options_.system) agent_.system = *options_.system;
     VMLLM_RETURN_IF_ERROR(store_->SaveAgent(options_.agent_id, agent_));
+    VMLLM_RETURN_IF_ERROR(AdoptEmbedderLocked());
     for (MemoryBlock b : options_.blocks) {
       if (b.block_id.empty()) b.block_id = options_.agent_id + "/" + b.label;
       auto existing = store_->GetBlock(b.block_id);
@@ -225,9 +226,7 @@ Status ConversationMemoryImpl::RepairPairingLocked() {
       VMLLM_RETURN_IF_ERROR(store_->DeleteMessage(queue_[i].row.id, queue_[i].row.text));
     }
     for (Queued& q : rewritten) {
-      std::vector<float> embedding;
-      if (IsSaid(q.row.kind)) embedding = options_.embedder->Embed(q.row.text);
-      auto id = store_->InsertMessage(options_.agent_id, q.row, embedding);
+      auto id = store_->InsertMessage(options_.agent_id, q.row, {});  // Embedded lazily.
       if (!id.ok()) return id.status();
       q.row.id = *id;
     }
@@ -338,7 +337,6 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
     }
   }
 
-  std::vector<float> embedding = options_.embedder->Embed(row.text);
   AgentRow saved = agent_;
   VMLLM_RETURN_IF_ERROR(store_->Begin());
   Status s = [&]() -> Status {
@@ -347,7 +345,7 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
       if (!cid.ok()) return cid.status();
       q.row.id = *cid;
     }
-    auto id = store_->InsertMessage(options_.agent_id, row, embedding);
+    auto id = store_->InsertMessage(options_.agent_id, row, {});  // Embedded before a search.
     if (!id.ok()) return id.status();
     row.id = *id;
     if (warning) {
@@ -577,6 +575,7 @@ Result<ConversationMemoryStats> ConversationMemoryImpl::Stats() {
   s.compressor_failures = agent_.compressor_failures;
   s.tool_calls = agent_.tool_calls;
   s.tool_errors = agent_.tool_errors;
+  s.search_fallbacks = search_fallbacks_;
   return s;
 }
 

@@ -22,6 +22,7 @@ namespace vmllm {
 // Embeddings of one table, mirrored in memory and caught up from the store before a search
 // (another process may have added rows).
 struct VectorCache {
+  size_t dimension = 0;
   int64_t last_id = 0;
   std::vector<int64_t> ids;
   std::vector<double> created;
@@ -51,6 +52,7 @@ class ConversationMemoryImpl : public ConversationMemory {
   Status CompleteFlush(std::optional<std::string> summary) override;
   Result<ConversationMemoryStats> Stats() override;
   Status Close() override;
+  Result<std::vector<std::string>> TextsToEmbed(size_t limit) override;
 
  private:
   struct Queued {
@@ -88,6 +90,13 @@ class ConversationMemoryImpl : public ConversationMemory {
   std::string FitSummary(std::string summary) const;
   Status SaveAgentLocked();
   Status EditBlockLocked(const std::string& label, const std::string& value, bool by_model);
+  // Vectors are computed lazily, before a search (see memory_search.cc): these adopt the
+  // configured embedder at open, and compute the vectors a table still lacks.
+  Status AdoptEmbedderLocked();
+  Status MatchDimensionLocked();
+  Status EmbedPendingLocked(RecallTable table);
+  // The vector half of a hybrid search failed: counted, warned once per stretch of failures.
+  void NoteVectorFailureLocked(const Status& why);
   Result<std::vector<int64_t>> VectorSearchLocked(RecallTable table, VectorCache* cache,
                                                   std::string_view query, size_t limit,
                                                   std::optional<double> start,
@@ -111,6 +120,9 @@ class ConversationMemoryImpl : public ConversationMemory {
   std::set<std::string> memory_calls_;
   VectorCache recall_vectors_;
   VectorCache archival_vectors_;
+  size_t stored_dimension_ = 0;  // Size of the stored vectors; 0 while unknown.
+  bool vectors_failing_ = false;
+  uint64_t search_fallbacks_ = 0;
 };
 
 // Unicode code points of UTF-8 text: what a block's character limit counts.

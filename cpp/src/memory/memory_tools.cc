@@ -256,6 +256,17 @@ Result<std::string> ConversationMemoryImpl::RunToolLocked(const ParsedToolCall& 
   return fail("unknown tool; the memory tools are " + names);
 }
 
+std::string ToolCallQuery(std::string_view tool_call_json) {
+  auto call = ParseToolCall(tool_call_json);
+  if (!call.ok() || (call->name != "conversation_search" &&
+                     call->name != "archival_memory_search")) {
+    return std::string();
+  }
+  std::string query;
+  ToolError err;
+  return GetString(*call, "query", true, &query, &err) ? query : std::string();
+}
+
 Result<ToolOutcome> ConversationMemoryImpl::Execute(std::string_view tool_call_json, bool append) {
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());

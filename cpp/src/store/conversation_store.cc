@@ -39,6 +39,10 @@ CREATE TABLE IF NOT EXISTS passages(
 CREATE INDEX IF NOT EXISTS passages_agent ON passages(agent_id, id);
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
   text, content='passages', content_rowid='id', tokenize='porter unicode61');
+CREATE INDEX IF NOT EXISTS messages_unembedded ON messages(agent_id, id)
+  WHERE embedding IS NULL AND kind IN (0, 4);
+CREATE INDEX IF NOT EXISTS passages_unembedded ON passages(agent_id, id)
+  WHERE embedding IS NULL;
 )sql";
 
 // A prepared statement that finalizes itself.
@@ -57,6 +61,14 @@ class Stmt {
   void Real(int i, double v) { sqlite3_bind_double(s_, i, v); }
   void Blob(int i, const void* p, size_t n) {
     sqlite3_bind_blob64(s_, i, p, n, SQLITE_TRANSIENT);
+  }
+  // NULL for an empty vector: "not computed yet".
+  void Vector(int i, const std::vector<float>& v) {
+    if (v.empty()) {
+      sqlite3_bind_null(s_, i);
+    } else {
+      Blob(i, v.data(), v.size() * sizeof(float));
+    }
   }
   std::string ColText(int c) const {
     const void* p = sqlite3_column_blob(s_, c);
@@ -130,6 +142,25 @@ Status ConversationStore::Commit() {
 }
 void ConversationStore::Rollback() {
   if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+}
+
+Result<std::optional<std::string>> ConversationStore::GetMeta(std::string_view name) {
+  Stmt s(db_, "SELECT value FROM meta WHERE name = ?");
+  if (!s.ok()) return Error("get meta");
+  s.Text(1, name);
+  int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return Error("get meta");
+  return std::optional<std::string>(s.ColText(0));
+}
+
+Status ConversationStore::SetMeta(std::string_view name, std::string_view value) {
+  Stmt s(db_, "INSERT OR REPLACE INTO meta(name, value) VALUES(?, ?)");
+  if (!s.ok()) return Error("set meta");
+  s.Text(1, name);
+  s.Text(2, value);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("set meta");
+  return Status();
 }
 
 Result<std::optional<AgentRow>> ConversationStore::LoadAgent(std::string_view agent_id) {
@@ -248,7 +279,7 @@ Result<int64_t> ConversationStore::InsertMessage(std::string_view agent_id, cons
   s.Int(5, r.tokens);
   s.Text(6, r.json);
   s.Text(7, r.text);
-  s.Blob(8, embedding.data(), embedding.size() * sizeof(float));
+  s.Vector(8, embedding);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("insert message");
   int64_t id = sqlite3_last_insert_rowid(db_);
   Stmt index(db_, "INSERT INTO messages_fts(rowid, text) VALUES(?, ?)");
@@ -330,7 +361,7 @@ Result<int64_t> ConversationStore::InsertPassage(std::string_view agent_id, std:
   s.Text(1, agent_id);
   s.Real(2, created);
   s.Text(3, text);
-  s.Blob(4, embedding.data(), embedding.size() * sizeof(float));
+  s.Vector(4, embedding);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("insert passage");
   int64_t id = sqlite3_last_insert_rowid(db_);
   Stmt index(db_, "INSERT INTO passages_fts(rowid, text) VALUES(?, ?)");
@@ -379,6 +410,7 @@ Status ConversationStore::ForEachEmbedding(
   std::vector<float> v(dimension);
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    if (sqlite3_column_type(s.get(), 2) == SQLITE_NULL) return Status();  // Not computed yet.
     const void* p = sqlite3_column_blob(s.get(), 2);
     size_t n = static_cast<size_t>(sqlite3_column_bytes(s.get(), 2));
     // A vector from another embedder (another dimension) is skipped rather than misread.
@@ -388,6 +420,44 @@ Status ConversationStore::ForEachEmbedding(
   }
   if (rc != SQLITE_DONE) return Error("embeddings");
   return Status();
+}
+
+Status ConversationStore::ForEachUnembedded(
+    RecallTable table, std::string_view agent_id, size_t limit,
+    const std::function<void(int64_t, std::string_view)>& fn) {
+  // Written as the partial indexes' WHERE clauses, so that SQLite uses them.
+  std::string sql = std::string("SELECT id, text FROM ") + TableName(table) +
+                    " WHERE agent_id = ? AND embedding IS NULL" +
+                    (table == RecallTable::kMessages ? " AND kind IN (0, 4)" : "") +
+                    " ORDER BY id LIMIT ?";
+  Stmt s(db_, sql.c_str());
+  if (!s.ok()) return Error("unembedded rows");
+  s.Text(1, agent_id);
+  s.Int(2, static_cast<int64_t>(limit));
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    const std::string text = s.ColText(1);
+    fn(s.ColInt(0), text);
+  }
+  if (rc != SQLITE_DONE) return Error("unembedded rows");
+  return Status();
+}
+
+Status ConversationStore::SetEmbedding(RecallTable table, int64_t id, const float* vector,
+                                       size_t dimension) {
+  std::string sql = std::string("UPDATE ") + TableName(table) + " SET embedding = ? WHERE id = ?";
+  Stmt s(db_, sql.c_str());
+  if (!s.ok()) return Error("set embedding");
+  s.Blob(1, vector, dimension * sizeof(float));
+  s.Int(2, id);
+  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("set embedding");
+  return Status();
+}
+
+Status ConversationStore::ClearEmbeddings() {
+  Status s = Exec("UPDATE messages SET embedding = NULL WHERE embedding IS NOT NULL;"
+                  "UPDATE passages SET embedding = NULL WHERE embedding IS NOT NULL;");
+  return s.ok() ? s : Error("clear embeddings");
 }
 
 Result<std::vector<MemoryHit>> ConversationStore::Fetch(RecallTable table,

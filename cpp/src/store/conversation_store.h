@@ -4,7 +4,9 @@
 // Tables: agents (system instructions, recursive summary, counters), blocks (keyed by block id,
 // so agents can share one), agent_blocks (an agent's label -> block id), messages (recall
 // storage: every message, with an in_queue flag marking the FIFO queue) and passages (archival
-// storage), each with an FTS5 index and a float32 embedding blob.
+// storage), each with an FTS5 index and a float32 embedding blob. The embedding is NULL until
+// the memory layer computes it (lazily, before a search), and the meta table names the
+// embedder whose vectors the blobs hold.
 //
 // Thread safety: none of its own; ConversationMemory serialises calls. Several processes may
 // open one file: SQLite serialises their writers (BEGIN IMMEDIATE, 30 s busy timeout).
@@ -90,6 +92,11 @@ class ConversationStore {
   // The agent's blocks in attachment order, with the labels it gave them.
   Result<std::vector<MemoryBlock>> AgentBlocks(std::string_view agent_id);
 
+  // A meta entry (e.g. "embedder"); std::nullopt when it was never set.
+  Result<std::optional<std::string>> GetMeta(std::string_view name);
+  Status SetMeta(std::string_view name, std::string_view value);
+
+  // An empty `embedding` stores NULL: the vector is computed later (SetEmbedding).
   Result<int64_t> InsertMessage(std::string_view agent_id, const MessageRow& row,
                                 const std::vector<float>& embedding);
   Result<std::vector<MessageRow>> QueueMessages(std::string_view agent_id);
@@ -109,10 +116,18 @@ class ConversationStore {
                                              std::string_view query, size_t limit,
                                              std::optional<double> start,
                                              std::optional<double> end);
-  // Calls fn(id, created, vector) for rows with id > after (IsSaid kinds only), in id order.
+  // Calls fn(id, created, vector) for rows with id > after (IsSaid kinds only), in id order,
+  // stopping before the first row whose vector is not computed yet (so a cache that remembers
+  // the last id it saw never skips it); rows whose vector has another size are skipped.
   Status ForEachEmbedding(RecallTable table, std::string_view agent_id, int64_t after,
                           size_t dimension,
                           const std::function<void(int64_t, double, const float*)>& fn);
+  // Calls fn(id, text) for up to `limit` rows (IsSaid kinds) without a vector, in id order.
+  Status ForEachUnembedded(RecallTable table, std::string_view agent_id, size_t limit,
+                           const std::function<void(int64_t, std::string_view)>& fn);
+  Status SetEmbedding(RecallTable table, int64_t id, const float* vector, size_t dimension);
+  // Drops every vector of both tables, for every agent (another embedder's, or another size).
+  Status ClearEmbeddings();
   // Rows by id, in the order given (missing ids skipped).
   Result<std::vector<MemoryHit>> Fetch(RecallTable table, const std::vector<int64_t>& ids);
   // Messages (IsSaid kinds) in [start, end], oldest first.
