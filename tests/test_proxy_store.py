@@ -85,6 +85,12 @@ def test_a_restarted_proxy_resumes_and_recalls_a_page_paged_out_before(
         upstream.script += [recall_call(page), completion("f0 says hello")]
         answer = post(p.server_address[1], {"model": "m", "messages": history})
         assert p.sessions.live()[0].stats()["requests"] == 3  # Resumed: 1 before, 2 now.
+        conn = http.client.HTTPConnection("127.0.0.1", p.server_address[1], timeout=10)
+        conn.request("GET", "/metrics")
+        metrics = conn.getresponse().read().decode()
+        conn.close()
+        assert "vmllm_proxy_store_sessions 1\n" in metrics
+        assert "vmllm_proxy_store_pages 6\n" in metrics  # The six tool results.
     assert answer["choices"][0]["message"]["content"] == "f0 says hello"
     resumed, followed = (r["body"]["messages"] for r in upstream.received[-2:])
     # Byte-identical stubs: the provider's cached prefix survives the restart.

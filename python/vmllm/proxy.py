@@ -137,6 +137,12 @@ class PagingProxy(ThreadingHTTPServer):
             metric("request_seconds_total", "counter", "Time spent serving requests.",
                    [("", m.seconds)])
         metric("sessions", "gauge", "Sessions held in memory.", [("", len(stats))])
+        store = self.sessions.store
+        spaces = [s for s in store.spaces() if s.startswith("stream:")]
+        metric("store_sessions", "gauge", "Sessions kept in the store (every process's).",
+               [("", len(spaces))])
+        metric("store_pages", "gauge", "Pages the sessions keep in the store.",
+               [("", sum(store.stats(space)["total_pages"] for space in spaces))])
         for key, kind, text in [
                 ("evictions", "counter", "Tool results turned into stubs."),
                 ("faults", "counter", "Recalls plus re-issued calls of paged-out results."),
