@@ -2,6 +2,8 @@
 // after a restart, shared by sessions (processes) over one store, holding no page text in RAM.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "testing/openai_chat.h"
 #include "testing/temp_dir.h"
 #include "vmllm/pager.h"
@@ -106,6 +108,27 @@ TEST(StreamStore, TwoProcessesTakeTurnsOnOneSession) {
   EXPECT_NE(Rewrite(a, chat.Body()).find("f0 line 39"), std::string::npos);
   EXPECT_EQ(a.Stats().recall_faults, 1u);
   EXPECT_EQ(a.Stats().requests, 3u);  // It caught up with b's request first.
+}
+
+TEST(StreamStore, ConcurrentRewritesFromTwoStoresLoseNoRequest) {
+  TempDir dir;
+  auto store_a = OpenStore(dir.path());
+  auto store_b = OpenStore(dir.path());
+  StreamSession a(StreamConfig{}, store_a.get(), "stream:busy");
+  StreamSession b(StreamConfig{}, store_b.get(), "stream:busy");
+  const std::string body = Reads(6).Body();
+  constexpr int kEach = 25;
+  auto hammer = [&](StreamSession* s) {
+    for (int i = 0; i < kEach; ++i) EXPECT_TRUE(s->Rewrite(WireFormat::kOpenAI, body).ok());
+  };
+  std::thread ta(hammer, &a), tb(hammer, &b);
+  ta.join();
+  tb.join();
+  // Every rewrite was planned on the state the one before it stored: none was lost.
+  StreamSession check(StreamConfig{}, store_a.get(), "stream:busy");
+  Rewrite(check, body);
+  EXPECT_EQ(check.Stats().requests, 2u * kEach + 1);
+  EXPECT_EQ(check.Stats().evictions, 2u);  // The same two results, counted once.
 }
 
 TEST(StreamStore, SessionsInOneStoreNeverSeeEachOthersPages) {
