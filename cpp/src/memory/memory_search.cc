@@ -2,30 +2,26 @@
 // the embeddings (mirrored in memory, caught up from the store before each search), fused by
 // reciprocal rank and cut into pages.
 #include <algorithm>
-#include <unordered_map>
 #include <utility>
 
 #include "memory/conversation_memory_impl.h"
+#include "util/rank_fusion.h"
 #include "vmllm/utf8.h"
 
 namespace vmllm {
 namespace {
 
 constexpr size_t kCandidates = 100;  // Per ranking list before fusion; results are paginated.
-constexpr double kRrfK = 60.0;
 
-// Reciprocal rank fusion of ranked id lists.
-std::vector<int64_t> Fuse(const std::vector<std::vector<int64_t>>& lists) {
-  std::unordered_map<int64_t, double> score;
-  for (const auto& list : lists) {
-    for (size_t r = 0; r < list.size(); ++r) score[list[r]] += 1.0 / (kRrfK + r + 1);
-  }
-  std::vector<std::pair<int64_t, double>> all(score.begin(), score.end());
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-    return a.second != b.second ? a.second > b.second : a.first > b.first;
-  });
+// The document search's setting: measured on LoCoMo, it serves conversations as well
+// (util/rank_fusion.h, BENCHMARKS.md).
+std::vector<int64_t> Fuse(const Embedder& embedder, std::vector<int64_t> keyword,
+                          std::vector<int64_t> vectors) {
+  const HybridFusion setting = HybridFusionFor(IsHashingEmbedder(embedder));
   std::vector<int64_t> out;
-  for (const auto& e : all) out.push_back(e.first);
+  for (const FusedKey& f : FuseHybrid(std::move(keyword), std::move(vectors), setting)) {
+    out.push_back(f.key);
+  }
   return out;
 }
 
@@ -95,20 +91,26 @@ Result<MemorySearchPage> ConversationMemoryImpl::SearchRecallLocked(const Recall
     if (!ids.ok()) return ids.status();
     ranked = std::move(ids).value();
   } else {
-    std::vector<std::vector<int64_t>> lists;
+    std::vector<int64_t> keyword, vectors;
     if (q.mode != RecallMode::kVector) {
       auto kw = store_->KeywordSearch(RecallTable::kMessages, options_.agent_id, q.text,
                                       kCandidates, q.start, q.end);
       if (!kw.ok()) return kw.status();
-      lists.push_back(std::move(kw).value());
+      keyword = std::move(kw).value();
     }
     if (q.mode != RecallMode::kKeyword) {
       auto vec = VectorSearchLocked(RecallTable::kMessages, &recall_vectors_, q.text, kCandidates,
                                     q.start, q.end);
       if (!vec.ok()) return vec.status();
-      lists.push_back(std::move(vec).value());
+      vectors = std::move(vec).value();
     }
-    ranked = lists.size() == 1 ? lists[0] : Fuse(lists);
+    switch (q.mode) {
+      case RecallMode::kKeyword: ranked = std::move(keyword); break;
+      case RecallMode::kVector: ranked = std::move(vectors); break;
+      case RecallMode::kHybrid:
+        ranked = Fuse(*options_.embedder, std::move(keyword), std::move(vectors));
+        break;
+    }
   }
   return PageOfLocked(RecallTable::kMessages, ranked, q.page);
 }
@@ -150,7 +152,9 @@ Result<MemorySearchPage> ConversationMemoryImpl::ArchivalSearchLocked(std::strin
   auto vec = VectorSearchLocked(RecallTable::kPassages, &archival_vectors_, query, kCandidates,
                                 std::nullopt, std::nullopt);
   if (!vec.ok()) return vec.status();
-  return PageOfLocked(RecallTable::kPassages, Fuse({*kw, *vec}), page);
+  return PageOfLocked(RecallTable::kPassages,
+                      Fuse(*options_.embedder, std::move(kw).value(), std::move(vec).value()),
+                      page);
 }
 
 
