@@ -38,3 +38,29 @@ def test_generated_conversations_plant_each_fact_once_at_its_turn() -> None:
     for fact in planted:
         assert fact["value"] in users[fact["turn"]]
         assert sum(fact["value"] in u for u in users) == 1
+
+
+def _locomo_bench():
+    spec = importlib.util.spec_from_file_location(
+        "locomo_recall", BENCH.parent / "locomo_recall.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_locomo_benchmark_without_the_data_says_so_and_succeeds(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _locomo_bench().main(["--locomo", str(tmp_path / "absent.json")]) == 0
+    assert "LoCoMo not found" in capsys.readouterr().out
+
+
+def test_locomo_benchmark_fuses_as_the_library_does() -> None:
+    fuse = _locomo_bench().fuse
+    # 1 first in BM25's list only, 2 first in the vectors' only: BM25 wins the tie at 1:1 ...
+    assert fuse([1], [2], 60, 1) == [1, 2]
+    # ... at k = 60 a key both lists hold beats either list's top; ties keep BM25's order.
+    assert fuse([1, 3], [2, 3], 60, 1)[0] == 3
+    assert fuse([5, 9], [9, 5], 10, 1) == [5, 9]
+    assert fuse([1], [2, 1], 10, 3) == [1, 2]
+    assert fuse([], [], 10, 3) == []

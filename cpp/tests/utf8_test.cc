@@ -1,5 +1,6 @@
 #include "vmllm/utf8.h"
 
+#include <cstdint>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -69,6 +70,38 @@ TEST(Utf8, FloorBoundaryTreatsStrayContinuationAsItsOwnCharacter) {
   const std::string t = "\xC3\xA9\x80";  // é then a stray continuation byte.
   EXPECT_EQ(Utf8FloorBoundary(t, 1), 0u);
   EXPECT_EQ(Utf8FloorBoundary(t, 2), 2u);
+}
+
+TEST(Utf8, CeilBoundaryStepsForwardToCharacterStart) {
+  const std::string s = "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80z";  // a é € 😀 z
+  const size_t expected[] = {0, 1, 3, 3, 6, 6, 6, 10, 10, 10, 10, 11};
+  for (size_t pos = 0; pos <= s.size(); ++pos) {
+    EXPECT_EQ(Utf8CeilBoundary(s, pos), expected[pos]) << "pos " << pos;
+  }
+  EXPECT_EQ(Utf8CeilBoundary(s, s.size() + 5), s.size());
+  EXPECT_EQ(Utf8CeilBoundary("ab\x80\x80z", 2), 2u);  // A stray continuation is a character.
+  EXPECT_EQ(Utf8CeilBoundary("\xE2\x82", 1), 2u);      // A cut sequence's tail is its lead's.
+}
+
+TEST(Utf8, DecodeReturnsLengthAndCodePointOrZero) {
+  auto decode = [](const std::string& s, uint32_t* cp) {
+    return DecodeUtf8(reinterpret_cast<const uint8_t*>(s.data()), s.size(), 0, cp);
+  };
+  uint32_t cp = 0;
+  EXPECT_EQ(decode("A", &cp), 1);
+  EXPECT_EQ(cp, 0x41u);
+  EXPECT_EQ(decode("\xC3\xA9", &cp), 2);
+  EXPECT_EQ(cp, 0xE9u);
+  EXPECT_EQ(decode("\xE2\x82\xAC", &cp), 3);
+  EXPECT_EQ(cp, 0x20ACu);
+  EXPECT_EQ(decode("\xF4\x8F\xBF\xBF", &cp), 4);
+  EXPECT_EQ(cp, 0x10FFFFu);
+  cp = 7;
+  for (const char* bad : {"\x80", "\xC0\x80", "\xE0\x80\x80", "\xED\xA0\x80", "\xF0\x80\x80\x80",
+                          "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xE2\x82", "\xC3" "A"}) {
+    EXPECT_EQ(decode(bad, &cp), 0) << bad;
+  }
+  EXPECT_EQ(cp, 7u);
 }
 
 TEST(Utf8, EscapeForOneLineEscapesControlsSeparatorsAndBackslashOnly) {

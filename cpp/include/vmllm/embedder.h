@@ -52,6 +52,10 @@ class Embedder {
 // REQUIRES: dimension >= 16.
 std::unique_ptr<Embedder> NewHashingEmbedder(size_t dimension = 384);
 
+// True for the built-in hashing embedder (its Name() starts "hashing-"): the hybrid searches
+// weight BM25 above it (util/rank_fusion.h).
+bool IsHashingEmbedder(const Embedder& embedder);
+
 }  // namespace vmllm
 
 #endif  // VMLLM_EMBEDDER_H_

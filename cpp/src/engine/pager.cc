@@ -20,6 +20,7 @@
 #include "store/page_table.h"
 #include "store/vector_index.h"
 #include "util/hash.h"
+#include "util/rank_fusion.h"
 #include "vmllm/backend_events.h"
 #include "vmllm/chunker.h"
 #include "vmllm/eviction_policy.h"
@@ -30,13 +31,6 @@ namespace {
 
 constexpr size_t kMaxDocIdBytes = 64 * 1024;
 constexpr size_t kDirtyFlushThreshold = 4096;
-// Reciprocal-rank fusion (Cormack et al. 2009) with a small constant, so that the first few
-// ranks of each list dominate. Measured on the stdlib retrieval benchmark (issue 4): with the
-// built-in hashing embedder, BM25 is the stronger ranker, and weighting its list 3:1 makes the
-// hybrid beat both single modes (hit@1 0.387 vs 0.353 keyword, 0.140 vector, 0.340 at 1:1 with
-// k=60). A learned embedder gets equal weight.
-constexpr double kRrfK = 10;
-constexpr double kHashingKeywordWeight = 3.0;
 
 Status CheckDocId(std::string_view doc_id) {
   if (doc_id.empty()) return Status::InvalidArgument("doc id is empty");
@@ -191,7 +185,7 @@ class PagerImpl : public Pager {
   std::unique_ptr<Chunker> chunker_;
   PageTable table_;
   bool vectors_failing_ = false;  // The vector half failed last time (warned already).
-  double keyword_weight_ = 1.0;  // Of BM25's ranks against the vectors' in hybrid search.
+  HybridFusion fusion_ = HybridFusionFor(false);  // Set by Init from the embedder.
   PageKey synced_key_ = 0;  // Every stored page with a key <= this is in the table.
   int64_t deleted_seq_ = 0;  // Deletions logged up to here are out of the table.
   PagerStats counters_;
@@ -224,9 +218,7 @@ Status PagerImpl::Init() {
   clock_ = options_.clock ? options_.clock : SystemClock();
   if (!options_.tokenizer) options_.tokenizer = NewApproxTokenizer();
   if (!options_.embedder) options_.embedder = NewHashingEmbedder();
-  if (options_.embedder->Name().rfind("hashing-", 0) == 0) {
-    keyword_weight_ = kHashingKeywordWeight;
-  }
+  fusion_ = HybridFusionFor(IsHashingEmbedder(*options_.embedder));
   if (!options_.compressor) options_.compressor = NewExtractiveCompressor();
   if (options_.async_compressor) {
     jobs_ = std::make_unique<CompressionJobs>(
@@ -982,25 +974,22 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
     if (!w.ok()) return w.status();
     lists.push_back(std::move(w).value());
   }
-  std::unordered_map<PageKey, double> fused;
-  std::vector<PageKey> order;
-  for (size_t l = 0; l < lists.size(); ++l) {
-    // In hybrid mode the keyword list, when present, is the last one.
-    const bool keyword = mode != SearchMode::kVector && l + 1 == lists.size();
-    const double weight = keyword ? keyword_weight_ : 1.0;
-    size_t rank = 0;
-    for (const auto& [key, score] : lists[l]) {
-      if (!in_space(key)) continue;
-      double contribution = lists.size() > 1 ? weight / (kRrfK + ++rank) : score;
-      auto [it, inserted] = fused.emplace(key, 0.0);
-      if (inserted) order.push_back(key);
-      it->second += contribution;
+  if (lists.size() == 1) {  // One mode: its own scores, best first.
+    for (const auto& [key, score] : lists[0]) {
+      if (hits.size() == n) break;
+      if (in_space(key)) hits.push_back({table_.FindKey(key)->page_id, score});
     }
+    return hits;
   }
-  std::stable_sort(order.begin(), order.end(),
-                   [&](PageKey a, PageKey b) { return fused[a] > fused[b]; });
-  for (size_t i = 0; i < order.size() && i < n; ++i) {
-    hits.push_back(SearchHit{table_.FindKey(order[i])->page_id, fused[order[i]]});
+  // Hybrid: lists[0] is the vectors', lists[1] BM25's; fused as measured (util/rank_fusion.h).
+  std::vector<int64_t> ranked[2];
+  for (size_t l = 0; l < 2; ++l) {
+    for (const auto& hit : lists[l]) ranked[l].push_back(hit.first);
+  }
+  std::vector<FusedKey> fused =
+      FuseHybrid(std::move(ranked[1]), std::move(ranked[0]), fusion_, in_space);
+  for (size_t i = 0; i < fused.size() && i < n; ++i) {
+    hits.push_back(SearchHit{table_.FindKey(fused[i].key)->page_id, fused[i].score});
   }
   return hits;
 }

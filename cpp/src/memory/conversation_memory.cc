@@ -454,7 +454,7 @@ std::string ConversationMemoryImpl::FitSummary(std::string summary) const {
   }
   size_t cut = hi;
   while (cut < summary.size()) {
-    while (cut < summary.size() && (static_cast<unsigned char>(summary[cut]) & 0xC0) == 0x80) ++cut;
+    cut = Utf8CeilBoundary(summary, cut);
     if (fits("... " + summary.substr(cut))) break;
     ++cut;
   }

@@ -10,10 +10,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
-#include <unordered_map>
 #include <utility>
 
 #include "memory/conversation_memory_impl.h"
+#include "util/rank_fusion.h"
 #include "vmllm/backend_events.h"
 #include "vmllm/utf8.h"
 
@@ -21,24 +21,20 @@ namespace vmllm {
 namespace {
 
 constexpr size_t kCandidates = 100;  // Per ranking list before fusion; results are paginated.
-constexpr double kRrfK = 60.0;
 constexpr size_t kEmbedBatch = 64;   // Rows embedded per call to the embedder.
 // Stores written before the embedder was recorded all used the default embedder.
 constexpr char kLegacyEmbedder[] = "hashing-256-v1";
 constexpr size_t kLegacyDimension = 256;
 
-// Reciprocal rank fusion of ranked id lists.
-std::vector<int64_t> Fuse(const std::vector<std::vector<int64_t>>& lists) {
-  std::unordered_map<int64_t, double> score;
-  for (const auto& list : lists) {
-    for (size_t r = 0; r < list.size(); ++r) score[list[r]] += 1.0 / (kRrfK + r + 1);
-  }
-  std::vector<std::pair<int64_t, double>> all(score.begin(), score.end());
-  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
-    return a.second != b.second ? a.second > b.second : a.first > b.first;
-  });
+// The document search's setting: measured on LoCoMo, it serves conversations as well
+// (util/rank_fusion.h, BENCHMARKS.md).
+std::vector<int64_t> Fuse(const Embedder& embedder, std::vector<int64_t> keyword,
+                          std::vector<int64_t> vectors) {
+  const HybridFusion setting = HybridFusionFor(IsHashingEmbedder(embedder));
   std::vector<int64_t> out;
-  for (const auto& e : all) out.push_back(e.first);
+  for (const FusedKey& f : FuseHybrid(std::move(keyword), std::move(vectors), setting)) {
+    out.push_back(f.key);
+  }
   return out;
 }
 
@@ -216,26 +212,32 @@ Result<MemorySearchPage> ConversationMemoryImpl::SearchRecallLocked(const Recall
     if (!ids.ok()) return ids.status();
     ranked = std::move(ids).value();
   } else {
-    std::vector<std::vector<int64_t>> lists;
+    std::vector<int64_t> keyword, vectors;
     if (q.mode != RecallMode::kVector) {
       auto kw = store_->KeywordSearch(RecallTable::kMessages, options_.agent_id, q.text,
                                       kCandidates, q.start, q.end);
       if (!kw.ok()) return kw.status();
-      lists.push_back(std::move(kw).value());
+      keyword = std::move(kw).value();
     }
     if (q.mode != RecallMode::kKeyword) {
       auto vec = VectorSearchLocked(RecallTable::kMessages, &recall_vectors_, q.text, kCandidates,
                                     q.start, q.end);
       if (vec.ok()) {
-        lists.push_back(std::move(vec).value());
+        vectors = std::move(vec).value();
         vectors_failing_ = false;
       } else if (q.mode == RecallMode::kVector) {
         return vec.status();  // Nothing to fall back to.
       } else {
-        NoteVectorFailureLocked(vec.status());
+        NoteVectorFailureLocked(vec.status());  // Hybrid: the keyword list alone.
       }
     }
-    ranked = lists.size() == 1 ? lists[0] : Fuse(lists);
+    switch (q.mode) {
+      case RecallMode::kKeyword: ranked = std::move(keyword); break;
+      case RecallMode::kVector: ranked = std::move(vectors); break;
+      case RecallMode::kHybrid:
+        ranked = Fuse(*options_.embedder, std::move(keyword), std::move(vectors));
+        break;
+    }
   }
   return PageOfLocked(RecallTable::kMessages, ranked, q.page);
 }
@@ -281,7 +283,9 @@ Result<MemorySearchPage> ConversationMemoryImpl::ArchivalSearchLocked(std::strin
     return PageOfLocked(RecallTable::kPassages, *kw, page);
   }
   vectors_failing_ = false;
-  return PageOfLocked(RecallTable::kPassages, Fuse({*kw, *vec}), page);
+  return PageOfLocked(RecallTable::kPassages,
+                      Fuse(*options_.embedder, std::move(kw).value(), std::move(vec).value()),
+                      page);
 }
 
 

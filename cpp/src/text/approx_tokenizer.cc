@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "vmllm/tokenizer.h"
+#include "vmllm/utf8.h"
 
 namespace vmllm {
 namespace {
@@ -85,17 +86,9 @@ Class ClassifyNonAscii(uint32_t cp) {
 // Decodes the multi-byte character at `i`; a byte that starts no well-formed sequence is
 // kInvalid.
 Char DecodeMultibyte(const uint8_t* s, size_t n, size_t i) {
-  const uint8_t b = s[i];
-  const int len = b < 0xC2 ? 0 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : b < 0xF5 ? 4 : 0;
-  if (len == 0 || i + len > n) return {kInvalid, 1, b};
-  constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-  uint32_t cp = b & (0x7F >> len);
-  for (int k = 1; k < len; ++k) {
-    const uint8_t c = s[i + k];
-    if ((c & 0xC0) != 0x80) return {kInvalid, 1, b};
-    cp = (cp << 6) | (c & 0x3F);
-  }
-  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) return {kInvalid, 1, b};
+  uint32_t cp;
+  const int len = DecodeUtf8(s, n, i, &cp);
+  if (len == 0) return {kInvalid, 1, s[i]};
   return {ClassifyNonAscii(cp), static_cast<uint8_t>(len), cp};
 }
 

@@ -14,6 +14,8 @@
 
 #include <cstring>
 
+#include "vmllm/utf8.h"
+
 namespace vmllm {
 namespace bpe {
 namespace {
@@ -51,26 +53,10 @@ inline Char At(std::string_view t, size_t i) {
   const size_t n = t.size();
   const uint8_t b0 = s[i];
   if (b0 < 0x80) return {b0, 1, kAscii.cls[b0]};
-  uint32_t cp = 0;
-  uint8_t len = 0;
-  uint32_t min = 0;
-  if (b0 >= 0xC2 && b0 < 0xE0) {
-    cp = b0 & 0x1F, len = 2, min = 0x80;
-  } else if (b0 >= 0xE0 && b0 < 0xF0) {
-    cp = b0 & 0x0F, len = 3, min = 0x800;
-  } else if (b0 >= 0xF0 && b0 < 0xF5) {
-    cp = b0 & 0x07, len = 4, min = 0x10000;
-  } else {
-    return {0xFFFD, 1, kOther};
-  }
-  if (i + len > n) return {0xFFFD, 1, kOther};
-  for (uint8_t k = 1; k < len; ++k) {
-    const uint8_t b = s[i + k];
-    if ((b & 0xC0) != 0x80) return {0xFFFD, 1, kOther};
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {0xFFFD, 1, kOther};
-  return {cp, len, ClassOf(cp)};
+  uint32_t cp;
+  const int len = DecodeUtf8(s, n, i, &cp);
+  if (len == 0) return {0xFFFD, 1, kOther};
+  return {cp, static_cast<uint8_t>(len), ClassOf(cp)};
 }
 
 inline bool IsLetter(CharClass c) { return c == kUpper || c == kLower || c == kLetterOther; }

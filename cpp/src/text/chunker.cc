@@ -205,9 +205,7 @@ class PageCutter {
 
   // The first character boundary after `p`.
   size_t NextBoundary(size_t p) const {
-    size_t q = p + 1;
-    while (q < text_.size() && Utf8FloorBoundary(text_, q) != q) ++q;
-    return q;
+    return Utf8CeilBoundary(text_, p + 1);
   }
 
   // True if the pre-tokenisation splits at `b` whatever surrounds it, so counts of the text

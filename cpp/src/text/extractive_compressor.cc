@@ -177,9 +177,8 @@ class ExtractiveCompressor final : public Compressor {
     if (used == 0) {
       // Even the best unit is over budget: keep its head, cut at a character boundary.
       Unit& top = units[order[0]];
-      size_t cut = Utf8FloorBoundary(text, std::min(top.end, top.begin + budget));
-      while (cut <= top.begin || (cut < top.end && Utf8FloorBoundary(text, cut) != cut)) ++cut;
-      top.end = cut;
+      const size_t cut = Utf8FloorBoundary(text, std::min(top.end, top.begin + budget));
+      top.end = std::min(top.end, Utf8CeilBoundary(text, std::max(cut, top.begin + 1)));
       keep[order[0]] = true;
     }
     return Join(text, units, keep);

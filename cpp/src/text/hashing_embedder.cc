@@ -197,6 +197,10 @@ class HashingEmbedder final : public Embedder {
 
 }  // namespace
 
+bool IsHashingEmbedder(const Embedder& embedder) {
+  return embedder.Name().rfind("hashing-", 0) == 0;
+}
+
 std::unique_ptr<Embedder> NewHashingEmbedder(size_t dimension) {
   return std::make_unique<HashingEmbedder>(dimension);
 }

@@ -1,5 +1,6 @@
 #include "vmllm/utf8.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 
@@ -8,42 +9,20 @@ namespace {
 
 bool IsContinuation(uint8_t b) { return (b & 0xC0) == 0x80; }
 
-// Length of the sequence a lead byte announces, or 0 if `b` cannot start one. C0, C1 and
-// F5..FF never start a well-formed sequence.
-int SequenceLength(uint8_t b) {
-  if (b < 0x80) return 1;
-  if (b < 0xC2) return 0;
-  if (b < 0xE0) return 2;
-  if (b < 0xF0) return 3;
-  if (b < 0xF5) return 4;
-  return 0;
-}
-
 }  // namespace
 
 bool IsValidUtf8(std::string_view text, size_t* bad_offset) {
   const auto* s = reinterpret_cast<const uint8_t*>(text.data());
   const size_t n = text.size();
   size_t i = 0;
+  uint32_t cp;
   while (i < n) {
-    const uint8_t b = s[i];
-    if (b < 0x80) {
+    if (s[i] < 0x80) {
       ++i;
       continue;
     }
-    const int len = SequenceLength(b);
-    bool ok = len != 0 && i + len <= n;
-    for (int k = 1; ok && k < len; ++k) ok = IsContinuation(s[i + k]);
-    if (ok && len == 3) {
-      // E0 would allow overlongs below U+0800; ED would reach the surrogates D800..DFFF.
-      const uint8_t b1 = s[i + 1];
-      ok = !(b == 0xE0 && b1 < 0xA0) && !(b == 0xED && b1 >= 0xA0);
-    } else if (ok && len == 4) {
-      // F0 would allow overlongs below U+10000; F4 above 8F would exceed U+10FFFF.
-      const uint8_t b1 = s[i + 1];
-      ok = !(b == 0xF0 && b1 < 0x90) && !(b == 0xF4 && b1 >= 0x90);
-    }
-    if (!ok) {
+    const int len = DecodeUtf8(s, n, i, &cp);
+    if (len == 0) {
       if (bad_offset != nullptr) *bad_offset = i;
       return false;
     }
@@ -61,11 +40,15 @@ size_t Utf8FloorBoundary(std::string_view text, size_t pos) {
   for (size_t k = 1; k <= 3 && k <= pos; ++k) {
     const uint8_t b = s[pos - k];
     if (IsContinuation(b)) continue;
-    return SequenceLength(b) > static_cast<int>(k) ? pos - k : pos;
+    return Utf8SequenceLength(b) > static_cast<int>(k) ? pos - k : pos;
   }
   return pos;
 }
 
+size_t Utf8CeilBoundary(std::string_view text, size_t pos) {
+  while (pos < text.size() && Utf8FloorBoundary(text, pos) != pos) ++pos;
+  return std::min(pos, text.size());
+}
 
 std::string EscapeForOneLine(std::string_view text) {
   std::string out;
