@@ -36,20 +36,22 @@ def read_log(service: str) -> str:
 
 
 def policy(messages: list[BaseMessage]) -> Any:
-    """Read when asked; answer from a result; recall a result that was paged out."""
+    """Read when asked; answer from a result; recall a result that was paged out (the recall
+    restores it in place, so the answer then reads it where it was)."""
     last = messages[-1]
-    if last.type == "tool":
+    if last.type == "tool" and last.name != "vmllm_recall":
         return f"{last.content.split(' ', 1)[0]}: {last.content.count(' ERROR ')} errors."
-    service = str(last.content).rstrip("?").split()[-1]
-    if str(last.content).startswith("Read"):
+    question = next(m for m in reversed(messages) if m.type == "human")
+    service = str(question.content).rstrip("?").split()[-1]
+    if str(question.content).startswith("Read"):
         return AIMessage("", tool_calls=[{"name": "read_log", "args": {"service": service},
                                           "id": f"read_{service}"}])
     result = next(m for m in messages
                   if m.type == "tool" and m.tool_call_id == f"read_{service}")
-    paged = re.search(r'page_id="([^"]+)"', str(result.content))
+    paged = re.match(r"\[vmllm: paged out (p-[0-9a-f]+):", str(result.content))
     if paged:
-        return AIMessage("", tool_calls=[{"name": "recall_page", "id": f"recall_{service}",
-                                          "args": {"page_id": paged.group(1)}}])
+        return AIMessage("", tool_calls=[{"name": "vmllm_recall", "id": f"recall_{service}",
+                                          "args": {"page_ids": [paged.group(1)]}}])
     return f"{service}: {str(result.content).count(' ERROR ')} errors."
 
 

@@ -1,8 +1,16 @@
-"""VirtualMemoryMiddleware with create_agent, end to end against a scripted chat model."""
+"""VirtualMemoryMiddleware with create_agent, end to end against a scripted chat model.
+
+The middleware delegates paging to the native stream layer: pages are ``p-<16 hex>`` (a hash of
+the result's text), stubs are the stream layer's, the model recalls with
+``vmllm_recall(page_ids=[...])``, and a recalled result is restored in place in the next request
+(the recall's own result then carries the stream layer's confirmation).
+"""
 
 from __future__ import annotations
 
+import json
 import re
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,11 +23,17 @@ from langchain_core.tools import tool  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
 import vmllm  # noqa: E402
+from vmllm import _core  # noqa: E402
+from vmllm.errors import PageNotFoundError  # noqa: E402
 from vmllm.integrations.langchain import VirtualMemoryMiddleware  # noqa: E402
+from vmllm.integrations.langchain_middleware import content_text  # noqa: E402
 from vmllm.integrations.scripted import ScriptedChatModel  # noqa: E402
 
 REPORT = "".join(f"Line {i}: shard {i} holds {i * 37} orders, replica lag {i % 5} ms.\n"
                  for i in range(60))
+REPORT_PAGE = _core.stream_page_id(REPORT)
+STUB = re.compile(r"\[vmllm: paged out (p-[0-9a-f]{16}): ")
+RESTORED = "[vmllm: restored in full where they were:"
 
 
 @tool
@@ -28,12 +42,29 @@ def read_report(name: str) -> str:
     return REPORT
 
 
+def named_report(name: str) -> str:
+    return "".join(f"{name} line {i}: region {name}-{i} served {i * 41} requests.\n"
+                   for i in range(60))
+
+
+@tool
+def read_named(name: str) -> str:
+    """Read the long report of one region."""
+    return named_report(name)
+
+
 def call(tool_name: str, call_id: str, **args: Any) -> AIMessage:
     return AIMessage(content="", tool_calls=[{"name": tool_name, "args": args, "id": call_id}])
 
 
 def tool_message(messages: list[BaseMessage], call_id: str) -> ToolMessage:
     return next(m for m in messages if isinstance(m, ToolMessage) and m.tool_call_id == call_id)
+
+
+def stub_page(content: Any) -> str | None:
+    """The page id a stub names, or None if ``content`` is no stub."""
+    match = STUB.match(content_text(content))
+    return match.group(1) if match else None
 
 
 def assert_pairs_intact(messages: list[BaseMessage]) -> None:
@@ -49,19 +80,26 @@ def assert_pairs_intact(messages: list[BaseMessage]) -> None:
     assert not expected
 
 
+def recall_from_stub(messages: list[BaseMessage], call_id: str, recall_id: str) -> AIMessage:
+    """What a model does with a stub: call vmllm_recall with the page id it names."""
+    page = stub_page(tool_message(messages, call_id).content)
+    assert page, f"no stub in {content_text(tool_message(messages, call_id).content)[:80]!r}"
+    return call("vmllm_recall", recall_id, page_ids=[page])
+
+
 def recall_answer(messages: list[BaseMessage]) -> str:
-    recalled = tool_message(messages, "r1").content
-    assert "shard 42 holds 1554 orders" in recalled
-    return "Shard 42 holds 1554 orders [tool/t1]."
+    """After a recall the report is back in place; the recall's result is a confirmation."""
+    assert tool_message(messages, "r1").content == f"{RESTORED} {REPORT_PAGE}]"
+    assert "shard 42 holds 1554 orders" in tool_message(messages, "t1").content
+    return f"Shard 42 holds 1554 orders [{REPORT_PAGE}]."
 
 
-def script(thread: str = "t") -> list[Any]:
-    """Page ids are scoped to the thread: ``tool/<thread_id>/<tool_call_id>``."""
+def script() -> list[Any]:
     return [
         call("read_report", "t1", name="ops"),          # turn 1: read the report
         "The report is loaded.",
         "Noted.",                                        # turn 2: the report is now stale
-        call("recall_page", "r1", page_id=f"tool/{thread}/t1"),  # turn 3: fault it back
+        lambda m: recall_from_stub(m, "t1", "r1"),       # turn 3: fault it back
         recall_answer,
         "Still here.",                                   # turn 4
         "Done.",                                         # turn 5
@@ -78,48 +116,68 @@ def run_turns(vm: vmllm.VirtualMemory, model: ScriptedChatModel, saver: InMemory
     for question in questions:
         if agent is None or fresh_middleware_each_turn:
             middlewares.append(VirtualMemoryMiddleware(vm, stale_after=1, min_tokens=100))
-            agent = create_agent(model, tools=[read_report], middleware=[middlewares[-1]],
-                                 checkpointer=saver)
+            agent = create_agent(model, tools=[read_report, read_named],
+                                 middleware=[middlewares[-1]], checkpointer=saver)
         agent.invoke({"messages": [{"role": "user", "content": question}]}, config)
     assert agent is not None
     return middlewares, agent.get_state(config)
+
+
+def kinds(middleware: VirtualMemoryMiddleware) -> list[str]:
+    return [e["type"] for e in middleware.events]
 
 
 def test_stale_result_is_paged_out_faulted_back_and_the_answer_cites_it(vm):
     model = ScriptedChatModel(script=script())
     middlewares, state = run_turns(vm, model, InMemorySaver(),
                                    ["read it", "thanks", "what about shard 42?"])
-    first, second, third = model.requests[1], model.requests[2], model.requests[3]
+    first, second, third, after = model.requests[1:5]
     assert tool_message(first, "t1").content == REPORT  # fresh: sent in full once
     stub = tool_message(second, "t1").content
-    assert stub.startswith("[vmllm:") and 'recall_page(page_id="tool/t/t1")' in stub
+    assert stub == (f"[vmllm: paged out {REPORT_PAGE}: result of read_report ops "
+                    f"({len(REPORT):,} bytes, 60 lines). To get it back, call vmllm_recall with "
+                    f"page_ids "
+                    f"[\"{REPORT_PAGE}\"] or repeat the same call.]")
     assert len(stub) < len(REPORT) // 10
     assert tool_message(third, "t1").content == stub
-    assert state.values["messages"][-1].content == "Shard 42 holds 1554 orders [tool/t1]."
-    assert vm.page_table["tool/t/t1::chunk_0000"].fault_count >= 1
-    assert state.values["vmllm_paged"]["t1"]["page_id"] == "tool/t/t1"
-    assert state.values["vmllm_faults"] == {"r1": "tool/t/t1"}
-    # Full history stays in state; only the request was paged.
+    # The recall restored the report in place; its own result is the stream layer's note.
+    assert tool_message(after, "t1").content == REPORT
+    assert state.values["messages"][-1].content == f"Shard 42 holds 1554 orders [{REPORT_PAGE}]."
+    session = middlewares[-1].session("t")
+    stats = session.stats()
+    assert (stats["evictions"], stats["recall_faults"]) == (1, 1)
+    assert session.is_pinned("read_report", json.dumps({"name": "ops"}))  # a fault pins
+    # Full history stays in state; only the request was paged. The recall returned the text.
     assert tool_message(state.values["messages"], "t1").content == REPORT
+    assert tool_message(state.values["messages"], "r1").content == REPORT
+    assert not state.values.get("vmllm_paged")  # no decisions in agent state any more
     for request in model.requests:
         assert_pairs_intact(request)
-    assert [e["type"] for m in middlewares for e in m.events] == ["page_out", "fault"]
+    assert [k for m in middlewares for k in kinds(m)] == ["page_out", "fault"]
 
 
 def test_stub_stays_byte_identical_across_three_resumed_turns_with_a_checkpointer(vm):
-    model = ScriptedChatModel(script=script())
-    saver = InMemorySaver()
-    middlewares, state = run_turns(
-        vm, model, saver, ["read it", "thanks", "what about shard 42?", "and now?", "bye"])
-    stubs = [tool_message(r, "t1").content for r in model.requests[2:]]
-    assert len(stubs) == 5 and len(set(stubs)) == 1 and stubs[0] != REPORT
-    # Decided once, in turn 2; the three resumed turns after it only applied the decision.
-    decided = [i for i, m in enumerate(middlewares) if any(
-        e["type"] == "page_out" for e in m.events)]
-    assert decided == [1]
-    assert all(not m.events or m.events[0]["type"] == "fault" for m in middlewares[2:])
-    # The recall result is pinned by its fault: never paged, even once stale.
-    assert tool_message(model.requests[-1], "r1").content.startswith("Line 0:")
+    model = ScriptedChatModel(script=[
+        AIMessage("", tool_calls=[
+            {"name": "read_report", "args": {"name": "ops"}, "id": "t1"},
+            {"name": "read_named", "args": {"name": "north"}, "id": "n1"}]),
+        *script()[1:]])
+    middlewares, _ = run_turns(
+        vm, model, InMemorySaver(), ["read it", "thanks", "what about shard 42?", "and now?",
+                                     "bye"])
+    # n1 is never recalled: one stub, byte-identical in every request of four resumed turns.
+    stubs = [tool_message(r, "n1").content for r in model.requests[2:]]
+    assert len(stubs) == 5 and len(set(stubs)) == 1 and stub_page(stubs[0])
+    # t1 was stubbed alike until the recall, then restored and kept in full (pinned).
+    t1 = [tool_message(r, "t1").content for r in model.requests[2:]]
+    assert t1[0] == t1[1] and stub_page(t1[0]) == REPORT_PAGE
+    assert t1[2:] == [REPORT] * 3
+    # The recall's result is never a page: the same confirmation in every later request.
+    assert {tool_message(r, "r1").content for r in model.requests[4:]} == {
+        f"{RESTORED} {REPORT_PAGE}]"}
+    # Decided once, in turn 2, by the stream layer; the resumed turns after it only reused it.
+    assert [[(e["type"], e.get("count")) for e in m.events] for m in middlewares] == [
+        [], [("page_out", 2)], [("fault", 1)], [], []]
     # Turn 2's request holds more messages than turn 1's last, yet is far smaller.
     assert middlewares[1].request_tokens[0] * 5 < middlewares[0].request_tokens[-1]
 
@@ -150,43 +208,46 @@ def test_small_results_stay_in_the_request(vm):
     assert middleware.events == []
 
 
-async def test_async_hooks_page_out_the_same_way(vm):
-    model = ScriptedChatModel(script=[call("read_report", "t1", name="ops"), "a", "b", "c"])
+async def test_async_hooks_page_out_and_recall_the_same_way(vm):
+    model = ScriptedChatModel(script=[
+        call("read_report", "t1", name="ops"), "a", "b",
+        lambda m: recall_from_stub(m, "t1", "r1"), recall_answer, "c"])
     middleware = VirtualMemoryMiddleware(vm, stale_after=1, min_tokens=100)
     agent = create_agent(model, tools=[read_report], middleware=[middleware],
                          checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "async"}}
-    for q in ("one", "two", "three"):
-        await agent.ainvoke({"messages": [{"role": "user", "content": q}]}, config)
-    stubs = [tool_message(r, "t1").content for r in model.requests[2:]]
-    assert stubs[0].startswith("[vmllm:") and stubs[0] == stubs[1]
-    assert [e["type"] for e in middleware.events] == ["page_out"]
-    assert [t.name for t in middleware.tools] == ["recall_page"]
+    for q in ("one", "two", "three", "four"):
+        state = await agent.ainvoke({"messages": [{"role": "user", "content": q}]}, config)
+    stubs = [tool_message(r, "t1").content for r in model.requests[2:4]]
+    assert stub_page(stubs[0]) == REPORT_PAGE and stubs[0] == stubs[1]
+    assert tool_message(state["messages"], "r1").content == REPORT  # the async tool ran
+    assert kinds(middleware) == ["page_out", "fault"]
+    assert [t.name for t in middleware.tools] == ["vmllm_recall"]
 
 
-def test_decisions_accumulate_so_each_result_is_paged_exactly_once(vm):
+def test_each_result_is_paged_exactly_once(vm):
     model = ScriptedChatModel(script=[
-        call("read_report", "a", name="one"), "first",
-        call("read_report", "b", name="two"), "second",
+        call("read_named", "a", name="one"), "first",
+        call("read_named", "b", name="two"), "second",
         "third", "fourth"])
     middleware = VirtualMemoryMiddleware(vm, stale_after=1, min_tokens=100)
-    agent = create_agent(model, tools=[read_report], middleware=[middleware],
+    agent = create_agent(model, tools=[read_named], middleware=[middleware],
                          checkpointer=InMemorySaver())
     config = {"configurable": {"thread_id": "acc"}}
     for q in ("one", "two", "three", "four"):
         agent.invoke({"messages": [{"role": "user", "content": q}]}, config)
-    assert [(e["type"], e["tool_call_id"]) for e in middleware.events] == [
-        ("page_out", "a"), ("page_out", "b")]
-    assert sorted(agent.get_state(config).values["vmllm_paged"]) == ["a", "b"]
+    assert [(e["type"], e["count"]) for e in middleware.events] == [
+        ("page_out", 1), ("page_out", 1)]
+    assert middleware.session("acc").stats()["evictions"] == 2
     last = model.requests[-1]
-    assert tool_message(last, "a").content.startswith("[vmllm:")
-    assert tool_message(last, "b").content.startswith("[vmllm:")
+    assert stub_page(tool_message(last, "a").content) == _core.stream_page_id(named_report("one"))
+    assert stub_page(tool_message(last, "b").content) == _core.stream_page_id(named_report("two"))
 
 
 def test_a_recall_after_the_store_was_lost_restores_the_page_from_checkpointed_history(store):
     saver = InMemorySaver()
     config = {"configurable": {"thread_id": "lost"}}
-    model = ScriptedChatModel(script=script("lost"))
+    model = ScriptedChatModel(script=script())
     with vmllm.VirtualMemory(store + "-first") as first:
         agent = create_agent(model, tools=[read_report], checkpointer=saver,
                              middleware=[VirtualMemoryMiddleware(first, stale_after=1,
@@ -198,10 +259,39 @@ def test_a_recall_after_the_store_was_lost_restores_the_page_from_checkpointed_h
         agent = create_agent(model, tools=[read_report], middleware=[middleware],
                              checkpointer=saver)
         state = agent.invoke({"messages": [{"role": "user", "content": "shard 42?"}]}, config)
-        assert state["messages"][-1].content == "Shard 42 holds 1554 orders [tool/t1]."
-        assert [e["type"] for e in middleware.events] == ["restore", "fault"]
-        assert second.read_page("tool/lost/t1::chunk_0000") == REPORT[:len(
-            second.read_page("tool/lost/t1::chunk_0000"))]
+        assert state["messages"][-1].content == f"Shard 42 holds 1554 orders [{REPORT_PAGE}]."
+        # The session was rebuilt from the history; the stub came out byte-identical.
+        assert kinds(middleware) == ["rebuild", "page_out", "fault"]
+        assert tool_message(model.requests[3], "t1").content == tool_message(
+            model.requests[2], "t1").content
+        assert middleware.session("lost").page(REPORT_PAGE) == REPORT
+        assert middleware.space("lost") in second.spaces()
+
+
+def test_a_recall_whose_model_call_ran_against_a_lost_store_rebuilds_from_history(store):
+    """The model asked for the page in one process; the tool runs in another, on a new store."""
+    saver = InMemorySaver()
+    config = {"configurable": {"thread_id": "split"}}
+    model = ScriptedChatModel(script=script())
+    with vmllm.VirtualMemory(store + "-first") as first:
+        agent = create_agent(model, tools=[read_report], checkpointer=saver,
+                             interrupt_before=["tools"],
+                             middleware=[VirtualMemoryMiddleware(first, stale_after=1,
+                                                                 min_tokens=100)])
+        for q in ("read it", "thanks", "shard 42?"):
+            agent.invoke({"messages": [{"role": "user", "content": q}]}, config)
+            while agent.get_state(config).next == ("tools",) and q == "read it":
+                agent.invoke(None, config)
+        assert agent.get_state(config).next == ("tools",)  # the recall call awaits its tool
+    with vmllm.VirtualMemory(store + "-second") as second:
+        middleware = VirtualMemoryMiddleware(second, stale_after=1, min_tokens=100)
+        agent = create_agent(model, tools=[read_report], middleware=[middleware],
+                             checkpointer=saver)
+        state = agent.invoke(None, config)
+        assert tool_message(state["messages"], "r1").content == REPORT
+        assert state["messages"][-1].content == f"Shard 42 holds 1554 orders [{REPORT_PAGE}]."
+        # Rebuilt from the history, which already holds the recall: restored, never re-stubbed.
+        assert kinds(middleware) == ["rebuild", "fault"]
 
 
 def test_benchmark_smoke_run_reports_ratios_against_the_baseline(capsys):
@@ -219,51 +309,52 @@ def test_benchmark_smoke_run_reports_ratios_against_the_baseline(capsys):
     assert "ratio" in capsys.readouterr().out
 
 
-def test_tool_call_ids_that_sanitise_alike_get_separate_pages(vm):
-    middleware = VirtualMemoryMiddleware(vm)
-    ids = {middleware._doc_id(i, "t") for i in ("call:1", "call/1", "call_1")}
-    assert len(ids) == 3 and "tool/t/call_1" in ids
+def test_tool_call_ids_and_thread_ids_that_sanitise_alike_get_separate_pages(vm):
+    ids = ("call:1", "call/1", "call_1")
+    regions = dict(zip(ids, ("a", "b", "c")))
+    model = ScriptedChatModel(script=[
+        AIMessage("", tool_calls=[{"name": "read_named", "args": {"name": regions[i]}, "id": i}
+                                  for i in ids]),
+        "loaded", "ok"])
+    middleware = VirtualMemoryMiddleware(vm, stale_after=1, min_tokens=100)
+    agent = create_agent(model, tools=[read_named], middleware=[middleware],
+                         checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "ids"}}
+    for q in ("read", "thanks"):
+        agent.invoke({"messages": [{"role": "user", "content": q}]}, config)
+    pages = {i: stub_page(tool_message(model.requests[-1], i).content) for i in ids}
+    assert len(set(pages.values())) == 3 and None not in pages.values()
+    session = middleware.session("ids")
+    assert all(session.page(pages[i]) == named_report(regions[i]) for i in ids)
+    # Thread ids that sanitise alike are separate conversations, each with its own space.
+    spaces = {middleware.space(middleware.scope({}, SimpleNamespace(
+        config={"configurable": {"thread_id": t}}))) for t in ("x:1", "x/1", "x_1")}
+    assert len(spaces) == 3
 
 
 # --- issue 12: content-block results and threads sharing one middleware ---------------------
 
-def named_report(name: str) -> str:
-    return "".join(f"{name} line {i}: region {name}-{i} served {i * 41} requests.\n"
-                   for i in range(60))
-
-
-@tool
-def read_named(name: str) -> str:
-    """Read the long report of one region."""
-    return named_report(name)
-
-
 IMAGE = {"type": "image", "url": "https://example.invalid/chart.png"}
 HALVES = (REPORT[:len(REPORT) // 2], REPORT[len(REPORT) // 2:])
+BLOCKS = [{"type": "text", "text": HALVES[0]}, IMAGE, {"type": "text", "text": HALVES[1]}]
 
 
 @tool
 def read_blocks(name: str) -> list[dict[str, Any]]:
     """Read a report as content blocks, the way MCP tools return results."""
-    return [{"type": "text", "text": HALVES[0]}, IMAGE, {"type": "text", "text": HALVES[1]}]
-
-
-def recall_from_stub(messages: list[BaseMessage], call_id: str, recall_id: str) -> AIMessage:
-    """What a model does with a stub: call recall_page with the page id it names."""
-    result = tool_message(messages, call_id).content
-    text = result if isinstance(result, str) else " ".join(
-        b["text"] for b in result if isinstance(b, dict) and b.get("type") == "text")
-    match = re.search(r'page_id="([^"]+)"', text)
-    assert match, f"no stub in {text[:80]!r}"
-    return call("recall_page", recall_id, page_id=match.group(1))
+    return [dict(b) for b in BLOCKS]
 
 
 def test_a_content_block_result_is_paged_with_stable_stubs_and_recalled_as_its_text(vm):
+    def answer(messages: list[BaseMessage]) -> str:
+        restored = tool_message(messages, "b1").content
+        return f"restored {len(content_text(restored))} chars and {len(restored)} blocks"
+
     model = ScriptedChatModel(script=[
         call("read_blocks", "b1", name="ops"), "loaded",        # turn 1
         "noted",                                               # turn 2: now stale
         lambda m: recall_from_stub(m, "b1", "r1"),              # turn 3: fault it back
-        lambda m: f"recalled {len(tool_message(m, 'r1').content)} chars",
+        answer,
         "still here"])                                         # turn 4
     middleware = VirtualMemoryMiddleware(vm, stale_after=1, min_tokens=100)
     agent = create_agent(model, tools=[read_blocks], middleware=[middleware],
@@ -271,21 +362,22 @@ def test_a_content_block_result_is_paged_with_stable_stubs_and_recalled_as_its_t
     config = {"configurable": {"thread_id": "mcp"}}
     for question in ("read", "thanks", "what did it say?", "and now?"):
         agent.invoke({"messages": [{"role": "user", "content": question}]}, config)
-    assert [e["type"] for e in middleware.events] == ["page_out", "fault"]
-    assert tool_message(model.requests[1], "b1").content == [
-        {"type": "text", "text": HALVES[0]}, IMAGE, {"type": "text", "text": HALVES[1]}]
-    stubbed = [tool_message(r, "b1").content for r in model.requests[2:]]
+    assert kinds(middleware) == ["page_out", "fault"]
+    assert tool_message(model.requests[1], "b1").content == BLOCKS
+    stubbed = [tool_message(r, "b1").content for r in model.requests[2:4]]
     # One stub block where the text was; the image block stays in place; every turn alike.
+    page = _core.stream_page_id(HALVES[0] + "\n" + HALVES[1])
     assert stubbed[0][1] == IMAGE and len(stubbed[0]) == 2
-    assert stubbed[0][0]["text"].startswith("[vmllm:") and 'page_id="tool/mcp/b1"' in (
-        stubbed[0][0]["text"])
-    assert len(stubbed) == 4 and all(s == stubbed[0] for s in stubbed)
-    # The recall returns the text blocks' text, joined by a newline.
-    recalled = tool_message(model.requests[-1], "r1").content
+    assert stub_page(stubbed[0]) == page and stubbed[1] == stubbed[0]
+    # The recall restored the blocks in place; the tool returned the text blocks' text.
+    assert [tool_message(r, "b1").content for r in model.requests[4:]] == [BLOCKS, BLOCKS]
+    state = agent.get_state(config).values
+    assert state["messages"][-3].content == f"restored {len(HALVES[0]) + 1 + len(HALVES[1])} " \
+                                            "chars and 3 blocks"
+    recalled = tool_message(state["messages"], "r1").content
     assert recalled == HALVES[0] + "\n" + HALVES[1]
     assert recalled.count("Line 42: shard 42 holds 1554 orders") == 1
     # History in state is untouched.
-    state = agent.get_state(config).values
     assert tool_message(state["messages"], "b1").content[1] == IMAGE
 
 
@@ -293,14 +385,15 @@ def test_two_threads_sharing_one_middleware_never_recall_each_others_results(vm)
     def policy(messages: list[BaseMessage]) -> Any:
         last = messages[-1]
         if last.type == "tool":
-            return f"got: {str(last.content).splitlines()[0]}"
+            source = tool_message(messages, "t1") if last.name == "vmllm_recall" else last
+            return f"got: {content_text(source.content).splitlines()[0]}"
         text = str(last.content)
         if text.startswith("read "):
             return call("read_named", "t1", name=text[5:])  # the same call id in both threads
         if text == "recall":
             return recall_from_stub(messages, "t1", "r1")
         if text.startswith("steal "):
-            return call("recall_page", "r2", page_id=text[6:])
+            return call("vmllm_recall", "r2", page_ids=[text[6:]])
         return "ok"
 
     model = ScriptedChatModel(script=[policy], repeat_last=True)
@@ -320,12 +413,17 @@ def test_two_threads_sharing_one_middleware_never_recall_each_others_results(vm)
     assert tool_message(alpha, "r1").content == named_report("north")
     assert tool_message(beta, "r1").content == named_report("south")
     assert alpha[-1].content == "got: north line 0: region north-0 served 0 requests."
-    pages = sorted(e["page_id"] for e in middleware.events if e["type"] == "page_out")
-    assert pages == ["tool/alpha/t1", "tool/beta/t1"]
+    assert beta[-1].content == "got: south line 0: region south-0 served 0 requests."
+    assert sorted(e["scope"] for e in middleware.events if e["type"] == "page_out") == [
+        "alpha", "beta"]
+    assert middleware.space("alpha") != middleware.space("beta")
     # Naming the other thread's page explicitly is refused as a tool error.
-    stolen = tool_message(say("alpha", "steal tool/beta/t1")["messages"], "r2")
+    south = _core.stream_page_id(named_report("south"))
+    stolen = tool_message(say("alpha", f"steal {south}")["messages"], "r2")
     assert stolen.status == "error" and "south" not in str(stolen.content)
-    assert middleware.events[-1] == {"type": "refused", "page_id": "tool/beta/t1"}
+    assert {"type": "refused", "scope": "alpha", "page_id": south} in middleware.events
+    with pytest.raises(PageNotFoundError):
+        middleware.session("alpha").page(south)
 
 
 def test_without_a_thread_id_pages_are_scoped_by_the_first_message(vm):
@@ -337,7 +435,7 @@ def test_without_a_thread_id_pages_are_scoped_by_the_first_message(vm):
             return call("read_named", "t2", name="filler")  # makes t1 stale in this run
         if last.tool_call_id == "t2":
             return recall_from_stub(messages, "t1", "r1")
-        return f"got: {str(last.content).splitlines()[0]}"
+        return f"got: {content_text(tool_message(messages, 't1').content).splitlines()[0]}"
 
     model = ScriptedChatModel(script=[policy], repeat_last=True)
     middleware = VirtualMemoryMiddleware(vm, stale_after=1, min_tokens=100)
@@ -345,10 +443,81 @@ def test_without_a_thread_id_pages_are_scoped_by_the_first_message(vm):
     answers = [agent.invoke({"messages": [{"role": "user", "content": name}]})["messages"][-1]
                for name in ("east", "west")]
     assert [a.content.split(":")[1].split()[0] for a in answers] == ["east", "west"]
-    first, second = [e["page_id"] for e in middleware.events
-                     if e["type"] == "page_out" and e["tool_call_id"] == "t1"]
-    assert first != second and first.startswith("tool/~") and first.endswith("/t1")
-    # Each conversation's page still holds its own result after the other one ran.
-    assert vm.read_page(f"{first}::chunk_0000") == named_report("east")[
-        :len(vm.read_page(f"{first}::chunk_0000"))]
-    assert "west line 0" in vm.read_page(f"{second}::chunk_0000")
+    first, second = dict.fromkeys(e["scope"] for e in middleware.events
+                                  if e["type"] == "page_out")
+    assert first != second and first.startswith("~") and second.startswith("~")
+    # Each conversation's session holds its own result, and not the other's.
+    east, west = (_core.stream_page_id(named_report(n)) for n in ("east", "west"))
+    assert middleware.session(first).page(east) == named_report("east")
+    assert middleware.session(second).page(west) == named_report("west")
+    with pytest.raises(PageNotFoundError):
+        middleware.session(first).page(west)
+
+
+# --- issue 13: the sessions live in the VirtualMemory's store -------------------------------
+
+def test_the_middlewares_pages_live_in_the_store_in_a_stream_space(vm):
+    model = ScriptedChatModel(script=script())
+    middlewares, _ = run_turns(vm, model, InMemorySaver(), ["read it", "thanks"])
+    space = middlewares[0].space("t")
+    assert space.startswith("stream:") and space in vm.spaces()
+    stats = vm.stats(space=space)
+    assert stats["total_pages"] >= 1
+    assert sum(tier["bytes"] for tier in stats["tiers"].values()) >= len(REPORT)
+    assert vm.stats()["total_pages"] == 0  # nothing went into the documents' space
+
+
+def test_a_new_middleware_on_the_same_store_path_continues_with_byte_identical_stubs(store):
+    saver = InMemorySaver()
+    config = {"configurable": {"thread_id": "restart"}}
+    model = ScriptedChatModel(script=script())
+    with vmllm.VirtualMemory(store) as first:
+        before = VirtualMemoryMiddleware(first, stale_after=1, min_tokens=100)
+        agent = create_agent(model, tools=[read_report], middleware=[before], checkpointer=saver)
+        for q in ("read it", "thanks"):
+            agent.invoke({"messages": [{"role": "user", "content": q}]}, config)
+    assert kinds(before) == ["page_out"]
+    with vmllm.VirtualMemory(store) as reopened:  # a restarted process, the same store
+        after = VirtualMemoryMiddleware(reopened, stale_after=1, min_tokens=100)
+        agent = create_agent(model, tools=[read_report], middleware=[after], checkpointer=saver)
+        for q in ("shard 42?", "and now?"):
+            state = agent.invoke({"messages": [{"role": "user", "content": q}]}, config)
+        assert state["messages"][-3].content == f"Shard 42 holds 1554 orders [{REPORT_PAGE}]."
+        # The session resumed from the store: no rebuild, no second page-out, the same stub.
+        assert kinds(after) == ["fault"]
+        assert tool_message(model.requests[3], "t1").content == tool_message(
+            model.requests[2], "t1").content
+        stats = after.session("restart").stats()
+        assert (stats["evictions"], stats["recall_faults"], stats["requests"]) == (1, 1, 6)
+
+
+def test_checkpoints_carrying_the_old_decision_fields_still_load(vm):
+    saver = InMemorySaver()
+    config = {"configurable": {"thread_id": "old"}}
+    model = ScriptedChatModel(script=[call("read_report", "t1", name="ops"), "a", "b"])
+    middleware = VirtualMemoryMiddleware(vm, stale_after=1, min_tokens=100)
+    agent = create_agent(model, tools=[read_report], middleware=[middleware], checkpointer=saver)
+    agent.invoke({"messages": [{"role": "user", "content": "one"}]}, config)
+    # What an earlier version wrote into the checkpoint.
+    agent.update_state(config, {
+        "vmllm_paged": {"t1": {"page_id": "tool/old/t1", "stub": "[old stub]", "tokens": 900}},
+        "vmllm_faults": {}})
+    state = agent.invoke({"messages": [{"role": "user", "content": "two"}]}, config)
+    assert state["messages"][-1].content == "b"
+    assert stub_page(tool_message(model.requests[-1], "t1").content) == REPORT_PAGE
+
+
+def test_a_hallucinated_memory_tool_the_middleware_does_not_offer_changes_nothing(vm):
+    model = ScriptedChatModel(script=[
+        call("read_report", "t1", name="ops"), "a",
+        call("vmllm_compact", "c1", from_turn=1, to_turn=2, summary="gone"), "b", "c"])
+    middleware = VirtualMemoryMiddleware(vm, stale_after=5, min_tokens=100)
+    agent = create_agent(model, tools=[read_report], middleware=[middleware],
+                         checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "h"}}
+    for q in ("one", "two", "three"):
+        agent.invoke({"messages": [{"role": "user", "content": q}]}, config)
+    last = model.requests[-1]
+    assert len(last) == len(agent.get_state(config).values["messages"]) - 1
+    assert tool_message(last, "t1").content == REPORT  # neither folded nor stubbed
+    assert middleware.session("h").stats()["compactions"] == 0

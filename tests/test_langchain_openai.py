@@ -23,6 +23,7 @@ from langchain_openai import ChatOpenAI  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 
 from llm_server import ScriptedServer, make_server_fixture  # noqa: E402
+from vmllm import _core  # noqa: E402
 from vmllm.integrations.langchain import VirtualMemoryMiddleware  # noqa: E402
 
 llm_server = make_server_fixture()
@@ -58,13 +59,13 @@ def tool_content(body: dict[str, Any], call_id: str) -> str:
 
 def test_chat_openai_agent_pages_a_tool_result_out_and_recalls_it_over_http(
         vm: Any, llm_server: ScriptedServer) -> None:
-    page_id = "tool/ops-desk/call_read"  # {namespace}/{thread_id}/{tool_call_id}
+    page_id = _core.stream_page_id(REPORT)  # pages are named by their content
     for reply in (
         completion(tool_call={"id": "call_read", "name": "read_report", "args": {"name": "ops"}}),
         completion("The report is loaded."),                        # turn 1
         completion("Noted."),                                        # turn 2: now stale
-        completion(tool_call={"id": "call_recall", "name": "recall_page",
-                              "args": {"page_id": page_id}}),      # turn 3: fault it back
+        completion(tool_call={"id": "call_recall", "name": "vmllm_recall",
+                              "args": {"page_ids": [page_id]}}),   # turn 3: fault it back
         completion("Shard 42 holds 1554 orders."),
     ):
         llm_server.then(body=reply)
@@ -79,14 +80,19 @@ def test_chat_openai_agent_pages_a_tool_result_out_and_recalls_it_over_http(
 
     bodies = [r.body for r in llm_server.paths("/chat/completions")]
     assert len(bodies) == 5 and not llm_server.script  # every scripted reply was used
-    assert {t["function"]["name"] for t in bodies[0]["tools"]} == {"read_report", "recall_page"}
+    assert {t["function"]["name"] for t in bodies[0]["tools"]} == {"read_report", "vmllm_recall"}
     assert tool_content(bodies[1], "call_read") == REPORT  # fresh: sent in full once
-    stubs = [tool_content(b, "call_read") for b in bodies[2:]]
-    assert stubs[0].startswith("[vmllm:") and f'page_id="{page_id}"' in stubs[0]
+    stubs = [tool_content(b, "call_read") for b in bodies[2:4]]
+    assert stubs[0].startswith(f"[vmllm: paged out {page_id}: result of read_report ops")
+    assert f'page_ids ["{page_id}"]' in stubs[0]
     assert len(set(stubs)) == 1  # byte-identical on the wire, turn after turn
     assert len(json.dumps(bodies[2])) < len(json.dumps(bodies[1])) - len(REPORT) // 2
-    assert tool_content(bodies[4], "call_recall") == REPORT  # recalled through the client
+    # The recall restored the report where it was; its own result is the layer's note.
+    assert tool_content(bodies[4], "call_read") == REPORT
+    assert tool_content(bodies[4], "call_recall") == (
+        f"[vmllm: restored in full where they were: {page_id}]")
+    assert state["messages"][-2].content == REPORT  # the tool itself returned the text
     assert state["messages"][-1].content == "Shard 42 holds 1554 orders."
     assert [e["type"] for e in middleware.events] == ["page_out", "fault"]
-    assert vm.page_table[f"{page_id}::chunk_0000"].fault_count >= 1
+    assert middleware.session("ops-desk").stats()["recall_faults"] == 1
     assert all(r.headers["authorization"] == "Bearer test" for r in llm_server.requests)

@@ -5,7 +5,8 @@
   :class:`~vmllm.VirtualMemory`, with ids, metadata and deletion.
 * :class:`RecallPageTool` / :class:`SearchMemoryTool` (:func:`memory_tools`): the memory tools.
 * :class:`~vmllm.integrations.langchain_middleware.VirtualMemoryMiddleware` (re-exported here):
-  message-stream paging for ``langchain.agents.create_agent``.
+  message-stream paging for ``langchain.agents.create_agent``, delegated to the native stream
+  layer, with its ``vmllm_recall`` tool.
 
 All of them share their ``VirtualMemory``, which is thread-safe.
 """

@@ -1,26 +1,43 @@
 """VirtualMemoryMiddleware: message-stream paging for LangChain v1 ``create_agent``.
 
 An agent's request grows every turn because old tool results ride along forever. This
-middleware pages a tool result out of the *model request* once it is stale (the model has
-answered ``stale_after`` times since it arrived) and large (``min_tokens``): the full text goes
-into a :class:`~vmllm.VirtualMemory` and the request carries a short stub naming its page id.
-The model gets a ``recall_page`` tool that faults the page back.
+middleware runs every model request through vmllm's native stream layer
+(:class:`vmllm._core.StreamSession`, the same engine the proxy uses) and sends the model what it
+returns: a tool result that is stale (the model has answered ``stale_after`` times since it
+arrived) and large (``min_tokens``) leaves the request as a stub naming its page,
 
-Three properties the built-in ``ClearToolUsesEdit`` lacks:
+    [vmllm: paged out p-<16 hex>: result of TOOL KEY (N bytes, M lines). To get it back, call
+    vmllm_recall with page_ids ["p-..."] or repeat the same call.]
 
-* **Decisions live in agent state** (``vmllm_paged``: tool call id -> page id and stub), made in
-  ``before_model`` and persisted by any checkpointer. A decision is made once per tool result;
-  later turns only apply it, so nothing re-fires (langchain #37815).
-* **Stubs are byte-identical on every later turn**, because the stub text is stored with the
-  decision; the provider's prompt cache keeps hitting.
-* **A tool call is never separated from its result** (langchain #34282): only a
-  ``ToolMessage``'s content is replaced; no message is dropped or reordered.
+The middleware makes no paging decision itself: which results leave, when, and the stub text
+all come from the stream layer. It only translates: the request's system message and messages
+become an OpenAI Chat Completions body (``convert_to_openai_messages``), and every tool result
+whose content the stream layer replaced gets that content in the LangChain request.
 
-The agent's full history stays in state; only the request sent to the model is paged, so a
-page whose store was lost (a temporary store, a resumed checkpoint in another process) is
-restored from the history when the model recalls it. Results
-of ``recall_page`` itself are never paged again (a fault pins what it brought back). Sync and
-async hooks are both provided.
+Properties:
+
+* **Pages are content-addressed** (``p-`` + a hash of the result's text) and **stubs are
+  byte-identical on every later request**, so the provider's prompt cache keeps hitting.
+* **Recall.** The model gets a ``vmllm_recall(page_ids)`` tool (in :attr:`tools`, so
+  ``create_agent`` registers it). It returns the pages' text from *this* conversation's session
+  and refuses, as a tool error, any id that session does not hold: one thread can never read
+  another's result. On the next request the stream layer sees the recall in the history,
+  restores the recalled results in place, where they were, and pins them (a later result of the
+  same call stays in full too); the recall's own result then carries the stream layer's short
+  confirmation, so the text is in the request once. Re-issuing the same tool call while its
+  result is paged out is a fault too and pins it.
+* **A tool call is never separated from its result**: only a ``ToolMessage``'s content is
+  replaced; no message is dropped or reordered. The agent's full history stays in state; only
+  the request sent to the model is paged.
+* **Durable.** Each conversation is one stream session kept in the
+  :class:`~vmllm.VirtualMemory`'s store, in space ``stream:<name>`` (``name`` hashes
+  ``{namespace}/{scope}``; see :meth:`VirtualMemoryMiddleware.space`). With a store on a path,
+  a resumed checkpoint in another process (a new middleware on the same store) continues with
+  the same stubs, pins and fault history. With a temporary or lost store, the session is rebuilt
+  from the history the checkpointer kept: every tool result in it becomes a page again on the
+  first request (and the stubs come out the same, being content-addressed), so a recall still
+  works; a recall whose model call ran in another process rebuilds the session from the
+  history it finds in state before it answers.
 
 **Content blocks.** A tool result may be a string or a list of content blocks (what MCP tools
 return, ``[{"type": "text", "text": ...}, ...]``). The text of its text blocks, joined by
@@ -28,20 +45,29 @@ newlines, is the page; the request then carries one stub text block where the fi
 was, and every non-text block (an image, a file) stays in place unchanged: it cannot be paged as
 text, and dropping it would lose something the model could never recall.
 
-**Threads.** One middleware may serve many threads of one agent. Page ids are scoped to the
-conversation, ``{namespace}/{thread}/{tool_call_id}``, with the LangGraph ``thread_id`` of the
-run. Without one (no checkpointer), the scope is ``~`` plus a hash of the conversation's first
-message (its id, which LangGraph assigns as a fresh uuid, and its content), so two
-conversations never share a page even when their tool call ids collide. A recall of a page in
-the middleware's namespace is answered only if *this* thread paged it out (its ``vmllm_paged``
-state names it); any other is refused with a tool error, so one thread can never read
-another's result.
+**Threads.** One middleware may serve many threads of one agent: each conversation has its own
+session, scoped by the LangGraph ``thread_id`` of the run. Without one (no checkpointer), the
+scope is ``~`` plus a hash of the conversation's first message (its id, which LangGraph assigns
+as a fresh uuid, and its content), so two conversations never share a session.
+
+**Tool schemas.** The stream layer can also stub the schemas of tools the conversation has not
+used yet and inject its memory tools into a request's ``tools``. Neither can be reflected
+faithfully in a LangChain request (a stubbed schema would have to become a provider "built-in"
+dict the agent does not validate, and an injected tool would have no executor), so the sessions
+run with ``stub_unused_tools=False`` and ``inject_memory_tools=False``, and ``vmllm_recall`` is
+a real LangChain tool instead.
+
+Agent state no longer holds paging decisions; the ``vmllm_paged`` / ``vmllm_faults`` fields of
+earlier versions stay in :class:`VirtualMemoryState`, unused, so checkpoints that carry them
+still load.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import logging
 import re
 import zlib
 from collections.abc import Awaitable, Sequence
@@ -49,19 +75,32 @@ from typing import Annotated, Any, Callable, Optional
 
 from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest
 from langchain.agents.middleware.types import ModelResponse, PrivateStateAttr
-from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, ToolMessage
+from langchain.tools import ToolRuntime
+from langchain_core.messages import BaseMessage, ToolMessage, convert_to_openai_messages
+from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from pydantic import BaseModel, Field
 from typing_extensions import NotRequired
 
 from .. import _core
+from .._stream_sessions import StreamSessions, session_name
+from ..errors import PageNotFoundError, VmllmError
 from ..virtual_memory import VirtualMemory
-from .langchain import RecallPageTool
 
+_log = logging.getLogger(__name__)
 _TOKENIZER = _core.approx_tokenizer()
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
+#: The model-facing recall tool; the stream layer recognises it by this name.
+RECALL_TOOL = "vmllm_recall"
+# The stream layer's other memory tools. The middleware does not offer them, so a call of one
+# is a hallucination the tool node already answered with an error; renamed in the body, it
+# cannot make the stream layer release pages or fold turns.
+_NOT_OFFERED = ("vmllm_release", "vmllm_compact")
+_BYTES_PER_TOKEN = 4
+
 
 def _merge(left: Optional[dict[str, Any]], right: Optional[dict[str, Any]]) -> dict[str, Any]:
-    """State reducer: decisions only accumulate; an existing decision is never rewritten."""
+    """State reducer of the legacy fields: entries only accumulate."""
     merged = dict(left or {})
     for key, value in (right or {}).items():
         merged.setdefault(key, value)
@@ -69,9 +108,11 @@ def _merge(left: Optional[dict[str, Any]], right: Optional[dict[str, Any]]) -> d
 
 
 class VirtualMemoryState(AgentState):  # type: ignore[type-arg]
-    """Agent state plus the middleware's paging decisions (persisted by checkpointers).
+    """Agent state plus two legacy fields, never written now.
 
-    The reducer must be the last ``Annotated`` item: LangGraph only looks there for one.
+    Earlier versions kept their paging decisions here; the fields remain (optional, with their
+    reducer) so that checkpoints written by those versions still load. The reducer must be the
+    last ``Annotated`` item: LangGraph only looks there for one.
     """
 
     vmllm_paged: NotRequired[Annotated[dict[str, dict[str, Any]], PrivateStateAttr, _merge]]
@@ -97,9 +138,10 @@ def content_text(content: Any) -> str:
 
 
 def _stub_content(content: Any, stub: str) -> Any:
-    """``content`` with its text replaced by ``stub``: a string becomes the stub; in a block
-    list the first text block becomes the stub block, the other text blocks go, and non-text
-    blocks stay where they were. Deterministic, so the request is byte-identical every turn."""
+    """``content`` with its text replaced by ``stub`` (the stream layer's text): a string
+    becomes the stub; in a block list the first text block becomes the stub block, the other
+    text blocks go, and non-text blocks stay where they were. Deterministic, so the request is
+    byte-identical every turn."""
     if not isinstance(content, list):
         return stub
     out: list[Any] = []
@@ -110,6 +152,8 @@ def _stub_content(content: Any, stub: str) -> Any:
         elif not stubbed:
             out.append({"type": "text", "text": stub})
             stubbed = True
+    if not stubbed:
+        out.insert(0, {"type": "text", "text": stub})
     return out
 
 
@@ -127,94 +171,88 @@ def count_tokens(messages: Sequence[BaseMessage]) -> int:
     return total
 
 
+def openai_body(system: Optional[BaseMessage], messages: Sequence[BaseMessage]
+                ) -> tuple[dict[str, Any], list[Optional[int]]]:
+    """An OpenAI Chat Completions body for the stream layer, and for each LangChain message the
+    index of the body message that is its tool result (``None`` for any other message)."""
+    body_messages: list[dict[str, Any]] = []
+    if system is not None:
+        body_messages.extend(convert_to_openai_messages([system]))
+    result_at: list[Optional[int]] = []
+    for message in messages:
+        converted = convert_to_openai_messages([message])
+        is_result = (isinstance(message, ToolMessage) and len(converted) == 1
+                     and converted[0].get("role") == "tool")
+        result_at.append(len(body_messages) if is_result else None)
+        for item in converted:
+            for call in item.get("tool_calls") or ():
+                function = call.get("function") or {}
+                if function.get("name") in _NOT_OFFERED:
+                    function["name"] = f"not-offered:{function['name']}"
+        body_messages.extend(converted)
+    return {"messages": body_messages}, result_at
+
+
+class RecallInput(BaseModel):
+    page_ids: list[str] = Field(
+        description='Page ids named in "[vmllm: paged out p-...]" stubs, e.g. ["p-0123abcd..."].')
+
+
 class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
-    """Pages stale tool results out of ``create_agent``'s model requests.
+    """Pages stale tool results out of ``create_agent``'s model requests, through the native
+    stream layer (see the module docstring).
 
     Args:
-        vm: Where paged-out results live; ``None`` makes a temporary ``VirtualMemory``.
-        stale_after: A tool result is stale once the model has answered this many times
-            after it (so the model always sees a fresh result in full at least once).
-        min_tokens: Smaller results stay; a stub would save nothing.
-        namespace: Prefix of the page ids of paged-out results.
+        vm: The store the conversations' sessions live in (space ``stream:<name>`` each);
+            ``None`` makes a temporary ``VirtualMemory``.
+        stale_after: The stream layer's ``tau_turns``: a tool result is stale once the model
+            has answered this many times after it (so the model always sees a fresh result in
+            full at least once).
+        min_tokens: Smaller results stay; a stub would save nothing. The stream layer measures
+            bytes: this becomes ``min_evict_bytes = min_tokens * 4`` (about 4 bytes a token).
+        namespace: Part of every session's key, ``{namespace}/{scope}``: two middlewares with
+            different namespaces on one store never share a session.
+        cache_aware: The stream layer's cache-aware batching: evictions are held back until
+            the tokens they save outweigh re-writing the provider's cached prefix, then applied
+            together.
+        max_live: How many conversations' sessions are held as objects; one dropped from that
+            set is reloaded from the store on its next request.
 
     Attributes:
         request_tokens: Tokens of each model request after paging (for plots).
-        events: ``page_out`` and ``fault`` decisions this instance made, in order.
+        events: What the stream layer reported, in order: ``page_out`` (``count`` results newly
+            stubbed), ``fault`` (``count`` recalls or re-issued calls), ``rebuild`` (a session
+            built from the history the checkpointer kept, ``pages`` pages), ``refused`` (a
+            recall of a page this conversation does not hold) and ``error`` (the session's
+            store failed; the request went unchanged). Each names its ``scope``.
     """
 
     state_schema = VirtualMemoryState
 
     def __init__(self, vm: Optional[VirtualMemory] = None, *, stale_after: int = 2,
-                 min_tokens: int = 200, namespace: str = "tool") -> None:
+                 min_tokens: int = 200, namespace: str = "tool", cache_aware: bool = False,
+                 max_live: int = 1000) -> None:
         super().__init__()
         self.vm = vm if vm is not None else VirtualMemory()
         self.stale_after = stale_after
         self.min_tokens = min_tokens
         self.namespace = namespace
-        self.recall_tool = RecallPageTool(vm=self.vm)
-        self.tools = [self.recall_tool]
+        self.sessions = StreamSessions(
+            self.vm, max_live=max_live, tau_turns=stale_after,
+            min_evict_bytes=max(0, min_tokens) * _BYTES_PER_TOKEN, cache_aware=cache_aware,
+            stub_unused_tools=False, inject_memory_tools=False)
+        self.recall_tool = self._make_recall_tool()
+        self.tools: list[BaseTool] = [self.recall_tool]
         self.request_tokens: list[int] = []
         self.events: list[dict[str, Any]] = []
 
-    # --- decisions (before_model): made once, stored in state --------------------------------
-
-    def _decide(self, state: Any, scope: str) -> Optional[dict[str, Any]]:
-        messages: list[AnyMessage] = list(state.get("messages", []))
-        paged: dict[str, Any] = state.get("vmllm_paged") or {}
-        known_faults: dict[str, str] = state.get("vmllm_faults") or {}
-        recall_name = self.recall_tool.name
-        calls: dict[str, dict[str, Any]] = {}
-        new_faults: dict[str, str] = {}
-        new_paged: dict[str, dict[str, Any]] = {}
-        answers_after = [0] * (len(messages) + 1)  # model turns after each message
-        for index in range(len(messages) - 1, -1, -1):
-            message = messages[index]
-            answers_after[index] = answers_after[index + 1]
-            if isinstance(message, AIMessage):
-                answers_after[index] += 1
-                for call in message.tool_calls:
-                    calls[str(call.get("id"))] = dict(call)
-        for index, message in enumerate(messages):
-            if not isinstance(message, ToolMessage):
-                continue
-            call_id = str(message.tool_call_id)
-            if message.name == recall_name or calls.get(call_id, {}).get("name") == recall_name:
-                # A failed recall (refused, unknown page) brought nothing back: no fault.
-                if call_id not in known_faults and message.status != "error":
-                    page = str(calls.get(call_id, {}).get("args", {}).get("page_id", ""))
-                    new_faults[call_id] = page
-                    self.events.append({"type": "fault", "page_id": page})
-                continue
-            if call_id in paged or answers_after[index] < self.stale_after:
-                continue
-            text = content_text(message.content)
-            tokens = _TOKENIZER.count(text)
-            if tokens < self.min_tokens:
-                continue
-            doc_id = self._doc_id(call_id, scope)
-            self.vm.ingest(doc_id, text)
-            stub = (f"[vmllm: the result of {message.name or 'this tool call'} was paged out "
-                    f"({tokens} tokens). Call {recall_name}(page_id=\"{doc_id}\") to read it "
-                    f"again.]")
-            new_paged[call_id] = {"page_id": doc_id, "stub": stub, "tokens": tokens}
-            self.events.append({"type": "page_out", "tool_call_id": call_id,
-                                "page_id": doc_id, "tokens": tokens})
-        update: dict[str, Any] = {}
-        if new_paged:
-            update["vmllm_paged"] = new_paged
-        if new_faults:
-            update["vmllm_faults"] = new_faults
-        return update or None
-
-    def _doc_id(self, call_id: str, scope: str) -> str:
-        """``{namespace}/{scope}/{call id}``; ``scope`` comes from :meth:`scope` (no ``/``)."""
-        return f"{self.namespace}/{scope}/{_safe(call_id)}"
+    # --- sessions: one per conversation, in the store -----------------------------------------
 
     @staticmethod
     def scope(state: Any, runtime: Any = None) -> str:
-        """The conversation a run belongs to, as a page-id segment: the LangGraph thread id,
-        else ``~`` and a hash of the first message (``~`` never survives :func:`_safe`, so
-        the two kinds cannot collide)."""
+        """The conversation a run belongs to: the LangGraph thread id, else ``~`` and a hash of
+        the first message (``~`` never survives :func:`_safe`, so the two kinds cannot
+        collide)."""
         thread_id = _thread_id(runtime)
         if thread_id is not None:
             return _safe(thread_id)
@@ -225,24 +263,64 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
         seed = "" if first is None else f"{first.id}\0{first.type}\0{first.content}"
         return "~" + hashlib.sha256(seed.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
-    def before_model(self, state: Any, runtime: Any) -> Optional[dict[str, Any]]:
-        return self._decide(state, self.scope(state, runtime))
+    def session_key(self, scope: str) -> str:
+        return f"{self.namespace}/{scope}"
 
-    async def abefore_model(self, state: Any, runtime: Any) -> Optional[dict[str, Any]]:
-        # A page-out is a durable write: keep it off the event loop.
-        return await asyncio.to_thread(self._decide, state, self.scope(state, runtime))
+    def session(self, scope: str) -> Any:
+        """The stream session of conversation ``scope`` (resumed from the store if it exists)."""
+        return self.sessions.get(self.session_key(scope))
 
-    # --- application (wrap_model_call): stubs in, history untouched --------------------------
+    def space(self, scope: str) -> str:
+        """The store space holding conversation ``scope``'s pages and state."""
+        return "stream:" + session_name(self.session_key(scope))
+
+    # --- the model request: through the stream layer --------------------------------------------
+
+    def _rewrite(self, scope: str, system: Optional[BaseMessage],
+                 messages: Sequence[BaseMessage]) -> Optional[list[BaseMessage]]:
+        """``messages`` as the stream layer rewrote them, or ``None`` if it could not (the
+        request then goes unchanged, as the proxy forwards it)."""
+        if system is None and not messages:
+            return None
+        try:
+            body, result_at = openai_body(system, messages)
+            session = self.session(scope)
+            out, report = session.rewrite("openai", json.dumps(body))
+            rewritten = json.loads(out)["messages"]
+            if len(rewritten) != len(body["messages"]):
+                raise ValueError("the stream layer changed the number of messages")
+            stats = session.stats() if any(i is not None for i in result_at) else None
+        except (VmllmError, ValueError, TypeError) as exc:
+            _log.warning("vmllm middleware: stream session of %r failed (%s); request sent "
+                         "unchanged", scope, exc)
+            self.events.append({"type": "error", "scope": scope, "error": str(exc)})
+            return None
+        if stats is not None and stats["requests"] == 1:
+            self.events.append({"type": "rebuild", "scope": scope, "pages": stats["pages"]})
+        if report["new_evictions"]:
+            self.events.append({"type": "page_out", "scope": scope,
+                                "count": report["new_evictions"]})
+        if report["new_faults"]:
+            self.events.append({"type": "fault", "scope": scope, "count": report["new_faults"]})
+        out_messages = list(messages)
+        for index, at in enumerate(result_at):
+            if at is None:
+                continue
+            before, after = body["messages"][at].get("content"), rewritten[at].get("content")
+            if after != before and isinstance(after, str):
+                message = messages[index]
+                out_messages[index] = message.model_copy(
+                    update={"content": _stub_content(message.content, after)})
+        return out_messages
 
     def page_request(self, request: ModelRequest) -> ModelRequest:  # type: ignore[type-arg]
-        """The request with every paged-out tool result replaced by its stored stub."""
+        """The request as the stream layer rewrote it: stale tool results as stubs, recalled
+        ones restored, memory-tool results as the layer's confirmations."""
         state: Any = request.state or {}
-        paged: dict[str, Any] = state.get("vmllm_paged") or {}
-        messages: list[BaseMessage] = [
-            m.model_copy(update={"content": _stub_content(m.content,
-                                                          paged[m.tool_call_id]["stub"])})
-            if isinstance(m, ToolMessage) and m.tool_call_id in paged else m
-            for m in request.messages]
+        scope = self.scope(state, request.runtime)
+        messages = self._rewrite(scope, request.system_message, request.messages)
+        if messages is None:
+            messages = list(request.messages)
         system: list[BaseMessage] = [request.system_message] if request.system_message else []
         self.request_tokens.append(count_tokens(system + messages))
         return request.override(messages=messages)  # type: ignore[arg-type]
@@ -252,55 +330,66 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
                         ) -> Any:
         return handler(self.page_request(request))
 
-    # --- faults (wrap_tool_call): a page lost with its store is restored from state ----------
-
-    def _ensure_page(self, request: Any) -> Optional[ToolMessage]:
-        """Before ``recall_page`` runs. A page of this middleware's namespace that this thread
-        did not page out is refused (the returned error replaces the call): it belongs to
-        another conversation. If this thread's page is missing from the store (a temporary
-        store, another process), the original is re-ingested from the agent's history, which
-        the checkpointer kept."""
-        call = request.tool_call
-        if call.get("name") != self.recall_tool.name:
-            return None
-        page_id = str((call.get("args") or {}).get("page_id", "")).split("::chunk_")[0]
-        state = request.state if isinstance(request.state, dict) else {}
-        paged = state.get("vmllm_paged") or {}
-        call_id = next((k for k, v in paged.items() if v.get("page_id") == page_id), None)
-        if call_id is None:
-            if page_id.startswith(f"{self.namespace}/"):
-                self.events.append({"type": "refused", "page_id": page_id})
-                return ToolMessage(content=f"No page {page_id!r} exists in this conversation.",
-                                   tool_call_id=str(call.get("id")), name=call.get("name"),
-                                   status="error")
-            return None  # not a tool result (a document in the store): the tool decides
-        if f"{page_id}::chunk_0000" in self.vm.page_table:
-            return None
-        for message in state.get("messages", []):
-            if isinstance(message, ToolMessage) and message.tool_call_id == call_id:
-                self.vm.ingest(page_id, content_text(message.content))
-                self.events.append({"type": "restore", "page_id": page_id})
-                break
-        return None
-
-    def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
-        refused = self._ensure_page(request)
-        return refused if refused is not None else handler(request)
-
-    async def awrap_tool_call(self, request: Any,
-                              handler: Callable[[Any], Awaitable[Any]]) -> Any:
-        refused = await asyncio.to_thread(self._ensure_page, request)
-        return refused if refused is not None else await handler(request)
-
     async def awrap_model_call(
             self, request: ModelRequest,  # type: ignore[type-arg]
             handler: Callable[[ModelRequest], Awaitable[ModelResponse]],  # type: ignore[type-arg]
     ) -> Any:
-        return await handler(self.page_request(request))
+        # A rewrite makes new pages durable: keep it off the event loop.
+        return await handler(await asyncio.to_thread(self.page_request, request))
+
+    # --- the recall tool ----------------------------------------------------------------------
+
+    def recall(self, page_ids: list[str], state: Any, runtime: Any = None) -> str:
+        """The text of ``page_ids`` from the session of the conversation ``state`` belongs to.
+        Raises :class:`ToolException` naming any id that session does not hold."""
+        if not page_ids:
+            raise ToolException("Pass the page ids named in [vmllm: paged out ...] stubs.")
+        scope = self.scope(state, runtime)
+        session = self.session(scope)
+        texts, missing = _read(session, page_ids)
+        messages = list(state.get("messages", []) if isinstance(state, dict) else [])
+        if missing and messages:
+            # The model call that named these pages may have run in another process, or
+            # against a store since lost: catch up (or rebuild) from the checkpointed history.
+            if self._rewrite(scope, None, messages) is not None:
+                found, missing = _read(session, missing)
+                texts.update(found)
+        if missing:
+            for page_id in missing:
+                self.events.append({"type": "refused", "scope": scope, "page_id": page_id})
+            raise ToolException("No page " + ", ".join(repr(p[:80]) for p in missing)
+                                + " exists in this conversation.")
+        if len(page_ids) == 1:
+            return texts[page_ids[0]]
+        return "\n".join(f"=== {p} ===\n{texts[p]}" for p in dict.fromkeys(page_ids))
+
+    def _make_recall_tool(self) -> BaseTool:
+        def vmllm_recall(page_ids: list[str], runtime: ToolRuntime) -> str:
+            return self.recall(page_ids, runtime.state, runtime)
+
+        async def avmllm_recall(page_ids: list[str], runtime: ToolRuntime) -> str:
+            return await asyncio.to_thread(self.recall, page_ids, runtime.state, runtime)
+
+        return StructuredTool.from_function(
+            func=vmllm_recall, coroutine=avmllm_recall, name=RECALL_TOOL,
+            description=("Bring paged-out tool results back in full. Pass the page ids named in "
+                         "[vmllm: paged out ...] stubs."),
+            args_schema=RecallInput, handle_tool_error=True)
+
+
+def _read(session: Any, page_ids: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    texts: dict[str, str] = {}
+    missing: list[str] = []
+    for page_id in page_ids:
+        try:
+            texts[page_id] = session.page(page_id)
+        except PageNotFoundError:
+            missing.append(page_id)
+    return texts, missing
 
 
 def _safe(value: str) -> str:
-    """``value`` as one page-id segment; two values that sanitise alike still differ."""
+    """``value`` as one key segment; two values that sanitise alike still differ."""
     safe = _UNSAFE.sub("_", value)
     if safe != value:
         safe = f"{safe}-{zlib.crc32(value.encode('utf-8', 'surrogatepass')):08x}"
