@@ -133,6 +133,25 @@ TEST(Spaces, RecordsAreComparedAndSwappedAcrossPagers) {
   EXPECT_EQ(first->LoadSpaceRecord("stream:b")->version, 0);
 }
 
+TEST(Spaces, PagesAndRecordCommitTogetherAndPagesStayWhenTheSwapLoses) {
+  TempDir dir;
+  auto pager = Open(dir.path());
+  EXPECT_TRUE(*pager->PutPagesAndRecord("stream:a", {{"stream:a/p-1", "one"}}, 0, "v1"));
+  EXPECT_EQ(pager->LoadSpaceRecord("stream:a")->state, "v1");
+  // A stale version: the record is not written, the new page is.
+  EXPECT_FALSE(*pager->PutPagesAndRecord("stream:a", {{"stream:a/p-2", "two"}}, 0, "lost"));
+  EXPECT_EQ(*pager->ReadPage("stream:a/p-2"), "two");
+  SpaceRecord record = *pager->LoadSpaceRecord("stream:a");
+  EXPECT_EQ(record.version, 1);
+  EXPECT_EQ(record.state, "v1");
+  EXPECT_TRUE(*pager->PutPagesAndRecord("stream:a", {}, 1, "v2"));
+  EXPECT_EQ(pager->LoadSpaceRecord("stream:a")->state, "v2");
+  // A refused page refuses the whole call: nothing is written, the record included.
+  auto bad = pager->PutPagesAndRecord("stream:a", {{"stream:b/p-3", "x"}}, 2, "v3");
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(pager->LoadSpaceRecord("stream:a")->version, 2);
+}
+
 TEST(Spaces, DeleteSpaceRemovesItsPagesAndRecordHereAndInOtherPagers) {
   TempDir dir;
   auto first = Open(dir.path());

@@ -195,6 +195,13 @@ class Pager {
   virtual Result<bool> SaveSpaceRecord(std::string_view space, int64_t expected_version,
                                        std::string_view state) = 0;
 
+  // PutPages and SaveSpaceRecord in one transaction, so one durable commit: what a front end
+  // does after each step. The pages are stored whether or not the record's swap succeeds;
+  // returns whether it did.
+  virtual Result<bool> PutPagesAndRecord(std::string_view space,
+                                         const std::vector<PageWrite>& pages,
+                                         int64_t expected_version, std::string_view state) = 0;
+
   // Size of the event ring; older events are dropped.
   static constexpr size_t kEventRing = 4096;
   // Events numbered above `after`, oldest first, at most `limit`. A reader that fell behind by

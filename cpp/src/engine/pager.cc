@@ -99,6 +99,8 @@ class PagerImpl : public Pager {
   Result<std::vector<std::string>> IngestImpl(std::string_view doc_id, std::string_view text,
                                               const std::vector<Chunk>* chunks);
   Result<size_t> PutPages(std::string_view space, const std::vector<PageWrite>& pages) override;
+  Result<bool> PutPagesAndRecord(std::string_view space, const std::vector<PageWrite>& pages,
+                                 int64_t expected_version, std::string_view state) override;
   Status ConfigureSpace(std::string_view space, const SpaceOptions& options) override;
   Result<size_t> DeleteSpace(std::string_view space) override;
   std::vector<std::string> Spaces() override;
@@ -147,6 +149,15 @@ class PagerImpl : public Pager {
   Result<std::string> RequestLocked(PageInfo*& page, bool full,
                                     const std::unordered_set<PageKey>& protect);
   Status Revalidate(PageInfo*& page);
+  struct RecordWrite {
+    int64_t expected_version;
+    std::string_view state;
+  };
+  // PutPages, and with `record` the record's compare-and-swap in the same transaction.
+  // Returns (pages written, record written).
+  Result<std::pair<size_t, bool>> PutPagesImpl(std::string_view space,
+                                               const std::vector<PageWrite>& pages,
+                                               const RecordWrite* record);
   // The space named `name`, made with its configured (or the pager's) budget and policy on
   // first use. REQUIRES: CheckSpaceName(name) passed.
   Space& SpaceNamed(std::string_view name);
@@ -416,6 +427,23 @@ Result<size_t> PagerImpl::Delete(std::string_view doc_id) {
 }
 
 Result<size_t> PagerImpl::PutPages(std::string_view space, const std::vector<PageWrite>& pages) {
+  auto put = PutPagesImpl(space, pages, nullptr);
+  if (!put.ok()) return put.status();
+  return put->first;
+}
+
+Result<bool> PagerImpl::PutPagesAndRecord(std::string_view space,
+                                          const std::vector<PageWrite>& pages,
+                                          int64_t expected_version, std::string_view state) {
+  const RecordWrite record{expected_version, state};
+  auto put = PutPagesImpl(space, pages, &record);
+  if (!put.ok()) return put.status();
+  return put->second;
+}
+
+Result<std::pair<size_t, bool>> PagerImpl::PutPagesImpl(std::string_view space,
+                                                        const std::vector<PageWrite>& pages,
+                                                        const RecordWrite* record) {
   VMLLM_RETURN_IF_ERROR(CheckSpaceName(space));
   if (space == kDocumentSpace) {
     return Status::InvalidArgument("the document space is written by Ingest, not PutPages");
@@ -483,6 +511,15 @@ Result<size_t> PagerImpl::PutPages(std::string_view space, const std::vector<Pag
     r.key = *key;
     written.push_back(std::move(r));
   }
+  bool recorded = false;
+  if (status.ok() && record) {  // The pages are stored whether or not the swap succeeds.
+    auto swapped = store_->PutSpaceState(space, record->expected_version, record->state);
+    if (swapped.ok()) {
+      recorded = *swapped;
+    } else {
+      status = swapped.status();
+    }
+  }
   if (status.ok()) status = store_->Commit();
   if (!status.ok()) {
     store_->Rollback();
@@ -491,7 +528,7 @@ Result<size_t> PagerImpl::PutPages(std::string_view space, const std::vector<Pag
   for (PageKey key : replaced) Forget(key);
   for (const PageRecord& r : written) Emit(PagerEvent::Kind::kPut, *Adopt(r), r.tokens);
   // No vector catch-up here: a put is on a request's path, and search catches up when it runs.
-  return written.size();
+  return std::make_pair(written.size(), recorded);
 }
 
 Status PagerImpl::ConfigureSpace(std::string_view space, const SpaceOptions& options) {

@@ -58,15 +58,11 @@ Status StreamSession::Impl::Sync() {
 }
 
 Result<bool> StreamSession::Impl::Commit() {
-  const auto& fresh = policy.NewPages();
-  if (!fresh.empty()) {
-    std::vector<PageWrite> writes;
-    writes.reserve(fresh.size());
-    for (const auto& [id, text] : fresh) writes.push_back({StoredId(id), text});
-    auto put = engine->PutPages(space, writes);
-    if (!put.ok()) return put.status();
-  }
-  auto saved = engine->SaveSpaceRecord(space, version, policy.SaveState());
+  std::vector<PageWrite> writes;
+  writes.reserve(policy.NewPages().size());
+  for (const auto& [id, text] : policy.NewPages()) writes.push_back({StoredId(id), text});
+  // One transaction, one durable commit per request.
+  auto saved = engine->PutPagesAndRecord(space, writes, version, policy.SaveState());
   if (!saved.ok()) return saved.status();
   if (*saved) ++version;
   return *saved;
