@@ -171,8 +171,9 @@ class Pager {
                                                         std::string_view text,
                                                         const std::vector<Chunk>& chunks) = 0;
 
-  // Stores pages with the ids given into `space` (not the document space), each durable at
-  // return, in one transaction. A page already stored with the same text is left as it is
+  // Stores pages with the ids given into `space` (not the document space), in one transaction
+  // that survives a crash of the process at return and a power loss at SQLite's next
+  // checkpoint (no fsync per call: front ends put pages on every request). A page already stored with the same text is left as it is
   // (content-addressed ids make a re-put free); one with other text is replaced. Returns how
   // many pages were new or replaced. InvalidArgument: a bad space name, an id outside the space,
   // invalid UTF-8.

@@ -475,7 +475,8 @@ Result<std::pair<size_t, bool>> PagerImpl::PutPagesImpl(std::string_view space,
   std::vector<PageRecord> written;
   std::vector<PageKey> replaced;
   std::unordered_set<std::string_view> in_batch;
-  Status status = store_->Begin();
+  // A front end's pages are what its client sends again anyway: crash-safe is enough.
+  Status status = store_->BeginLight();
   if (!status.ok()) return status;
   for (size_t i = 0; i < pages.size() && status.ok(); ++i) {
     const PageWrite& page = pages[i];

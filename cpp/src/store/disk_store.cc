@@ -250,16 +250,33 @@ Status DiskStore::Begin() {
   return Exec("BEGIN IMMEDIATE;");
 }
 
+Status DiskStore::BeginLight() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL;"));
+  light_ = true;
+  Status s = Begin();
+  if (!s.ok()) EndLight();
+  return s;
+}
+
+void DiskStore::EndLight() {
+  if (!light_) return;
+  light_ = false;
+  sqlite3_exec(db_, "PRAGMA synchronous=FULL;", nullptr, nullptr, nullptr);
+}
+
 Status DiskStore::Commit() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   Status s = CheckFileInPlace(db_, file_);
   if (s.ok()) s = Exec("COMMIT;");
   if (!s.ok()) Rollback();
+  EndLight();
   return s;
 }
 void DiskStore::Rollback() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+  EndLight();
 }
 
 Result<PageKey> DiskStore::InsertPage(const PageRecord& r, std::string_view text) {

@@ -79,6 +79,11 @@ class DiskStore {
   // open; a failed Commit rolls the transaction back, so nothing is acknowledged that is not
   // durable.
   Status Begin();
+  // A transaction that, committed, survives a crash of the process at once and a power loss
+  // once SQLite next checkpoints its log (synchronous=NORMAL: no fsync on commit). For what a
+  // front end writes on every request, whose loss on a power cut costs a re-derivation, never
+  // a page of a document.
+  Status BeginLight();
   Status Commit();
   void Rollback();
 
@@ -156,6 +161,7 @@ class DiskStore {
   // `select` and `del` are SQL literals: prepared statements are cached by their address.
   Result<std::vector<PageKey>> DeletePages(const char* select, const char* del,
                                            std::string_view value);
+  void EndLight();  // Back to synchronous=FULL after a BeginLight transaction.
   Status EnsureSummaryCache();
   // Migrates a store of format `from` to this release's, or fails naming both versions.
   Status Migrate(const std::string& from);
@@ -164,6 +170,7 @@ class DiskStore {
   std::string file_;
   std::string store_id_;
   bool summary_cache_ready_ = false;
+  bool light_ = false;  // In a BeginLight transaction: Commit restores synchronous=FULL.
   std::recursive_mutex mu_;
   std::vector<std::pair<const char*, sqlite3_stmt*>> cache_;  // Prepared statements by SQL text.
 };
