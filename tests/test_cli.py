@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import vmllm
 from vmllm.cli import main, stdlib_files
 
 
@@ -44,6 +45,25 @@ def test_ingest_find_page_and_stats_on_a_store(tmp_path, capsys):
     assert capsys.readouterr().out == "Retries use exponential backoff with jitter.\n"
     assert main(["stats", "--store", store, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total_pages"] == 2
+
+
+def test_stats_reports_a_proxy_sessions_space_beside_the_documents(tmp_path, capsys):
+    store = str(tmp_path / "store")
+    with vmllm.VirtualMemory(store) as vm:
+        vm.ingest("guide.md", "A circuit breaker stops calls to a failing service.")
+        session = vmllm._core.StreamSession(pager=vm._engine, session="s1")
+        messages = [{"role": "user", "content": "go"},
+                    {"role": "assistant", "content": None, "tool_calls": [{
+                        "id": "c1", "type": "function",
+                        "function": {"name": "read_file", "arguments": "{}"}}]},
+                    {"role": "tool", "tool_call_id": "c1", "content": "x" * 600}]
+        session.rewrite("openai", json.dumps({"model": "m", "messages": messages}).encode())
+    assert main(["stats", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "space doc: 1 pages" in out
+    assert "other spaces: stream:s1 (1 pages)" in out
+    assert main(["stats", "--store", store, "--space", "stream:s1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total_pages"] == 1
 
 
 def test_commands_on_a_missing_store_or_page_fail_clearly(tmp_path, capsys):

@@ -337,12 +337,17 @@ def run_page(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     with _existing_store(args.store) as vm:
-        stats = vm.stats()
+        stats = vm.stats(args.space)
         if args.json:
             print(json.dumps(stats, indent=2))
         else:
-            print(f"store {vm.path}: {stats['total_pages']:,} pages")
+            print(f"store {vm.path}, space {args.space}: {stats['total_pages']:,} pages")
             print(_tier_table(stats))
+            others = [s for s in vm.spaces() if s != args.space]
+            if others:  # Proxy and middleware sessions, conversations: one line for all.
+                print("other spaces: " + ", ".join(
+                    f"{s} ({vm.stats(s)['total_pages']:,} pages)" for s in others[:20])
+                    + (f", and {len(others) - 20} more" if len(others) > 20 else ""))
     return 0
 
 
@@ -465,6 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="page counts and per-tier occupancy of a store")
     stats.add_argument("--store", required=True, metavar="DIR", help="store directory")
     stats.add_argument("--json", action="store_true", help="the counters as JSON on stdout")
+    stats.add_argument("--space", default="doc", metavar="NAME",
+                       help="the space to report: doc (documents, the default), or one of the "
+                       "others the text output lists (e.g. a proxy session's stream:...)")
     stats.set_defaults(run=run_stats)
 
     mcp = sub.add_parser("mcp", help="serve a store to MCP clients (Claude, Cursor...)",
