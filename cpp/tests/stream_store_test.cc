@@ -53,6 +53,9 @@ TEST(StreamStore, PagesLiveInTheSessionsSpaceNotInTheSession) {
   EXPECT_EQ(*session.Page(page), Big("f0"));
   EXPECT_EQ(store->PageCount("stream:s1"), 6u);  // Every tool result is a page.
   EXPECT_EQ(store->PageCount(), 0u);             // None of them is a document.
+  // A read pages it in to the session's own L1, within that space's budget.
+  EXPECT_EQ(store->ActivePages("stream:s1"), std::vector<std::string>{"stream:s1/" + page});
+  EXPECT_TRUE(store->ActivePages().empty());
   EXPECT_GT(store->LoadSpaceRecord("stream:s1")->version, 0);
 }
 

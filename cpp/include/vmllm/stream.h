@@ -131,7 +131,8 @@ class StreamSession {
   Status FollowUp(WireFormat wire, const std::string& request, const std::string& response,
                   std::string* extended, std::string* rewritten);
 
-  // The full text of a page. NotFound for an unknown id.
+  // The full text of a page. NotFound for an unknown id. With an engine the page is paged in
+  // to the session's space (its L1, then down the tiers), so reads stay within its budgets.
   Result<std::string> Page(const std::string& page_id) const;
   bool IsPinned(const std::string& tool, const std::string& arguments_json) const;
   StreamStats Stats() const;

@@ -152,8 +152,13 @@ Result<std::string> StreamSession::Page(const std::string& page_id) const {
   if (!s.policy.HasPage(page_id)) {
     return Status::NotFound("no page " + page_id.substr(0, 200) + " in this session");
   }
-  if (s.engine) return s.engine->ReadPage(s.StoredId(page_id));
-  return s.pages.at(page_id);
+  if (!s.engine) return s.pages.at(page_id);
+  // Through the tiers: a page read here stays hot in the session's L1, then in L2 (Redis,
+  // when configured, where another process sharing the session finds it).
+  auto page = s.engine->RequestPage(s.StoredId(page_id), /*full=*/true);
+  if (page.ok() || page.status().code() != StatusCode::kResourceExhausted) return page;
+  // Larger than the session's whole L1: straight from L4.
+  return s.engine->ReadPage(s.StoredId(page_id));
 }
 
 bool StreamSession::IsPinned(const std::string& tool, const std::string& arguments_json) const {
