@@ -7,7 +7,8 @@
 #include <set>
 #include <unordered_map>
 
-#include "stream/conversation.h"
+#include "chat/arguments.h"
+#include "chat/wire.h"
 #include "stream/stream_policy.h"
 #include "vmllm/eviction_policy.h"
 #include "vmllm/tokenizer.h"
