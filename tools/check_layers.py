@@ -27,6 +27,7 @@ PUBLIC = {
     "utf8.h": "util", "json_limits.h": "util",
     "tokenizer.h": "text", "chunker.h": "text", "embedder.h": "text", "compressor.h": "text",
     "async_compressor.h": "text", "provided_embedder.h": "text",
+    "wire_format.h": "chat", "tool_schemas.h": "chat",
     "llm_client.h": "net", "redis_options.h": "net",
     "tier.h": "store", "redis_tier.h": "store", "memory_records.h": "store",
     "pager.h": "engine", "eviction_policy.h": "engine",

@@ -5,6 +5,7 @@ namespace py = pybind11;
 
 namespace vmllm {
 void RegisterText(py::module_& m);
+void RegisterChat(py::module_& m);
 void RegisterEngine(py::module_& m);
 void RegisterNet(py::module_& m);
 void RegisterStream(py::module_& m);
@@ -15,6 +16,7 @@ void RegisterJsonLimits(py::module_& m);
 PYBIND11_MODULE(_core, m) {
   m.doc() = "vmllm native core (private: use the vmllm package)";
   vmllm::RegisterText(m);
+  vmllm::RegisterChat(m);
   vmllm::RegisterEngine(m);
   vmllm::RegisterNet(m);
   vmllm::RegisterStream(m);

@@ -13,11 +13,7 @@ namespace py = pybind11;
 namespace vmllm {
 namespace {
 
-WireFormat ParseWire(const std::string& wire) {
-  if (wire == "openai") return WireFormat::kOpenAI;
-  if (wire == "anthropic") return WireFormat::kAnthropic;
-  ThrowStatus(Status::InvalidArgument("wire must be 'openai' or 'anthropic', got '" + wire + "'"));
-}
+WireFormat ParseWire(const std::string& wire) { return Unwrap(ParseWireFormat(wire, "wire")); }
 
 StreamConfig MakeConfig(int tau_turns, size_t min_evict_bytes, bool count_user_messages_only,
                         bool stub_unused_tools, bool inject_memory_tools, size_t window_tokens,

@@ -1,6 +1,6 @@
-// Fuzzes the memory layer's chat message and tool call parsers (memory/message_json.h), which
-// ConversationMemory.append and .execute feed with caller and model JSON: any bytes either parse
-// or give InvalidArgument, never a crash (deep nesting included: the JSON limits refuse it
+// Fuzzes the chat layer's message and tool call parsers (chat/message_json.h, chat/arguments.h),
+// which ConversationMemory.append and .execute feed with caller and model JSON: any bytes either
+// parse or give InvalidArgument, never a crash (deep nesting included: the JSON limits refuse it
 // before nlohmann recurses); a message that parses is canonical and within the depth limit, so
 // what ConversationMemory stores loads again, in C++ and in Python.
 #include <cstdint>
@@ -8,7 +8,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "memory/message_json.h"
+#include "chat/arguments.h"
+#include "chat/message_json.h"
 #include "vmllm/json_limits.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

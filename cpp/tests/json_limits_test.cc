@@ -7,8 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include "chat/arguments.h"
+#include "chat/message_json.h"
 #include "engine/snapshot.h"
-#include "memory/message_json.h"
 #include "vmllm/stream.h"
 
 namespace vmllm {

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from . import _core
 from .errors import InvalidArgumentError, PageNotFoundError
 from .llm import ChatReply, Message, ToolCall, as_chat_backend
 from .virtual_memory import VirtualMemory
@@ -45,20 +46,8 @@ TOOLS_SYSTEM_PROMPT = (
     "square brackets, e.g. [doc::chunk_0003]."
 )
 
-MEMORY_TOOL_SPECS: list[dict[str, Any]] = [
-    {"type": "function", "function": {
-        "name": "recall_page",
-        "description": "Fault one page of virtual memory back into the context by its id.",
-        "parameters": {"type": "object", "properties": {
-            "page_id": {"type": "string", "description": "A page id such as doc::chunk_0003."}},
-            "required": ["page_id"]}}},
-    {"type": "function", "function": {
-        "name": "search_memory",
-        "description": "Search virtual memory by meaning and words and page in the best pages.",
-        "parameters": {"type": "object", "properties": {
-            "query": {"type": "string", "description": "What information is needed."}},
-            "required": ["query"]}}},
-]
+# The schemas of recall_page and search_memory: the core's tool registry defines them once.
+MEMORY_TOOL_SPECS: list[dict[str, Any]] = json.loads(_core.tool_schemas("documents", "openai"))
 
 
 @dataclass

@@ -53,10 +53,9 @@
 
 #include "vmllm/pager.h"
 #include "vmllm/status.h"
+#include "vmllm/wire_format.h"
 
 namespace vmllm {
-
-enum class WireFormat { kOpenAI, kAnthropic };
 
 struct StreamConfig {
   int tau_turns = 4;

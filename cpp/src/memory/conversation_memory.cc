@@ -6,8 +6,9 @@
 #include <unordered_map>
 #include <utility>
 
+#include "chat/message_json.h"
+#include "chat/tool_registry.h"
 #include "memory/conversation_memory_impl.h"
-#include "memory/message_json.h"
 #include "vmllm/utf8.h"
 
 namespace vmllm {
@@ -107,7 +108,7 @@ Status ConversationMemoryImpl::Init() {
       q.item.tool_call_ids = parsed->tool_call_ids;
       q.item.tool_call_id = parsed->tool_call_id;
       for (size_t i = 0; i < parsed->tool_call_ids.size(); ++i) {
-        if (IsMemoryTool(parsed->tool_call_names[i])) {
+        if (IsConversationMemoryTool(parsed->tool_call_names[i])) {
           memory_calls_.insert(parsed->tool_call_ids[i]);
         }
       }
@@ -288,7 +289,7 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
       row.kind = MessageKind::kMemoryToolResult;
     }
     for (size_t i = 0; i < parsed->tool_call_ids.size(); ++i) {
-      if (IsMemoryTool(parsed->tool_call_names[i])) continue;  // A search, not something said.
+      if (IsConversationMemoryTool(parsed->tool_call_names[i])) continue;  // A search, not something said.
       if (!row.text.empty()) row.text += '\n';
       row.text += parsed->tool_call_texts[i];
     }
@@ -367,7 +368,7 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
   outcome.message_id = row.id;
   outcome.warned = warning.has_value();
   for (size_t i = 0; i < parsed->tool_call_ids.size(); ++i) {
-    if (IsMemoryTool(parsed->tool_call_names[i])) memory_calls_.insert(parsed->tool_call_ids[i]);
+    if (IsConversationMemoryTool(parsed->tool_call_names[i])) memory_calls_.insert(parsed->tool_call_ids[i]);
   }
   for (Queued& q : closing) queue_.push_back(std::move(q));
   queue_.push_back(Queued{std::move(row), std::move(item)});

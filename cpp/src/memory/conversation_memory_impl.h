@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "memory/message_json.h"
+#include "chat/arguments.h"
 #include "memory/queue_manager.h"
 #include "store/conversation_store.h"
 #include "vmllm/conversation_memory.h"
@@ -129,10 +129,6 @@ class ConversationMemoryImpl : public ConversationMemory {
 size_t CodePoints(std::string_view s);
 // InvalidArgument for a block without a label, over its limit or not UTF-8.
 Status ValidateBlock(const MemoryBlock& block);
-
-// The memory tools, in the order the schemas list them.
-const std::vector<ToolSpec>& MemoryToolSpecs();
-bool IsMemoryTool(const std::string& name);
 
 }  // namespace vmllm
 

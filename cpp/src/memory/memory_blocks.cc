@@ -3,8 +3,8 @@
 // an edit is seen by every agent that attached the block.
 #include <algorithm>
 
+#include "chat/message_json.h"
 #include "memory/conversation_memory_impl.h"
-#include "memory/message_json.h"
 #include "vmllm/utf8.h"
 
 namespace vmllm {

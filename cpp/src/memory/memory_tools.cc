@@ -1,4 +1,4 @@
-// The memory tools the model calls, their schemas (OpenAI and Anthropic) and the executor.
+// The executor of the memory tools the model calls (their schemas: chat/tool_registry.h).
 //
 // A failing call never breaks the conversation: bad arguments, an unknown tool or label, a
 // read-only block or a full one all come back to the model as a "Failed" tool result, with a
@@ -8,18 +8,15 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "chat/arguments.h"
+#include "chat/message_json.h"
+#include "chat/tool_registry.h"
 #include "memory/conversation_memory_impl.h"
-#include "memory/message_json.h"
+#include "memory/tool_results.h"
 #include "vmllm/json_limits.h"
 
 namespace vmllm {
 namespace {
-
-const ToolParam kHeartbeat{"request_heartbeat", "boolean",
-                           "true to run again right after this call (to chain calls) instead of "
-                           "waiting for the user",
-                           false};
-const ToolParam kPage{"page", "integer", "result page, from 0 (5 results a page)", false};
 
 // A model-facing failure: the text becomes the tool result.
 struct ToolError {
@@ -94,56 +91,10 @@ bool ParseDate(const std::string& text, bool end_of_day, double* out) {
 
 }  // namespace
 
-const std::vector<ToolSpec>& MemoryToolSpecs() {
-  static const std::vector<ToolSpec>* specs = new std::vector<ToolSpec>{
-      {"core_memory_append",
-       "Add text to the end of one of your memory blocks (working context). Blocks stay in "
-       "view for the whole conversation: keep there what you must not forget.",
-       {{"label", "string", "label of the block, e.g. 'human' or 'persona'", true},
-        {"content", "string", "text to add (on a new line)", true},
-        kHeartbeat}},
-      {"core_memory_replace",
-       "Replace text in one of your memory blocks. Every occurrence of old_content becomes "
-       "new_content; an empty new_content deletes it.",
-       {{"label", "string", "label of the block", true},
-        {"old_content", "string", "exact text to find in the block", true},
-        {"new_content", "string", "text to put in its place", true},
-        kHeartbeat}},
-      {"archival_memory_insert",
-       "Store a passage in archival memory, your unlimited long-term store outside the context. "
-       "Find it later with archival_memory_search.",
-       {{"content", "string", "the passage; self-contained, with names and dates", true},
-        kHeartbeat}},
-      {"archival_memory_search",
-       "Search archival memory by words and meaning. Results come 5 a page, best first.",
-       {{"query", "string", "what to look for", true}, kPage, kHeartbeat}},
-      {"conversation_search",
-       "Search the whole past conversation, including messages no longer in your context, by "
-       "words and meaning. Results come 5 a page, best first.",
-       {{"query", "string", "what to look for", true}, kPage, kHeartbeat}},
-      {"conversation_search_date",
-       "List past messages between two dates (inclusive, UTC), oldest first, 5 a page.",
-       {{"start_date", "string", "start, as YYYY-MM-DD (or YYYY-MM-DD HH:MM)", true},
-        {"end_date", "string", "end, as YYYY-MM-DD (or YYYY-MM-DD HH:MM)", true},
-        kPage,
-        kHeartbeat}},
-  };
-  return *specs;
-}
-
-bool IsMemoryTool(const std::string& name) {
-  for (const ToolSpec& spec : MemoryToolSpecs()) {
-    if (name == spec.name) return true;
-  }
-  return false;
-}
-
 Result<std::string> ConversationMemoryImpl::ToolSchemas(std::string_view format) const {
-  if (format != "openai" && format != "anthropic") {
-    return Status::InvalidArgument("format must be 'openai' or 'anthropic', not '" +
-                                   std::string(format) + "'");
-  }
-  return ToolSchemasJson(MemoryToolSpecs(), format == "anthropic");
+  auto wire = ParseWireFormat(format);
+  if (!wire.ok()) return wire.status();
+  return ToolSchemasJson(ToolSet::kConversationMemory, *wire);
 }
 
 Result<std::string> ConversationMemoryImpl::RunToolLocked(const ParsedToolCall& call, bool* ok) {
@@ -249,11 +200,7 @@ Result<std::string> ConversationMemoryImpl::RunToolLocked(const ParsedToolCall& 
     *ok = true;
     return SearchPageJson(*found, call.name != "archival_memory_search");
   }
-  std::string names;
-  for (const ToolSpec& spec : MemoryToolSpecs()) {
-    names += (names.empty() ? "" : ", ") + std::string(spec.name);
-  }
-  return fail("unknown tool; the memory tools are " + names);
+  return fail("unknown tool; the memory tools are " + ToolNames(ToolSet::kConversationMemory));
 }
 
 std::string ToolCallQuery(std::string_view tool_call_json) {

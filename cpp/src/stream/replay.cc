@@ -7,8 +7,9 @@
 #include <set>
 #include <unordered_map>
 
+#include "chat/arguments.h"
+#include "chat/wire.h"
 #include "engine/resident_set.h"
-#include "stream/conversation.h"
 #include "stream/stream_policy.h"
 #include "vmllm/eviction_policy.h"
 #include "vmllm/tokenizer.h"

@@ -17,14 +17,12 @@
 #include <algorithm>
 #include <climits>
 
+#include "chat/arguments.h"
+#include "chat/tool_registry.h"
 #include "util/hash.h"
 
 namespace vmllm {
 namespace {
-
-constexpr char kRecall[] = "vmllm_recall";
-constexpr char kRelease[] = "vmllm_release";
-constexpr char kCompact[] = "vmllm_compact";
 
 std::string FirstLine(const std::string& text) {
   std::string line = text.substr(0, text.find('\n'));
@@ -39,27 +37,6 @@ std::string WithCommas(size_t n) {
     out += digits[i];
   }
   return out;
-}
-
-std::vector<ToolSchema> MemoryTools(bool offer_all) {
-  std::vector<ToolSchema> tools;
-  tools.push_back({kRecall,
-                   "Bring paged-out content back in full. Pass the page ids named in "
-                   "[vmllm: paged out ...] stubs.",
-                   0,
-                   R"({"type":"object","properties":{"page_ids":{"type":"array","items":{"type":"string"}}},"required":["page_ids"]})"});
-  if (offer_all) {
-    tools.push_back({kRelease,
-                     "Let pages go from the context now (they stay recallable). Pass page ids.",
-                     0,
-                     R"({"type":"object","properties":{"page_ids":{"type":"array","items":{"type":"string"}}},"required":["page_ids"]})"});
-    tools.push_back({kCompact,
-                     "Fold turns from_turn..to_turn (1-based model turns, not the newest) into "
-                     "your own summary; the originals stay recallable.",
-                     0,
-                     R"({"type":"object","properties":{"from_turn":{"type":"integer"},"to_turn":{"type":"integer"},"summary":{"type":"string"}},"required":["from_turn","to_turn","summary"]})"});
-  }
-  return tools;
 }
 
 }  // namespace
@@ -83,10 +60,6 @@ std::string StreamPageId(const std::string& content) {
   std::string id = "p-";
   for (int shift = 60; shift >= 0; shift -= 4) id += kHex[(h >> shift) & 0xf];
   return id;
-}
-
-bool StreamPolicy::IsMemoryTool(const std::string& name) {
-  return name == kRecall || name == kRelease || name == kCompact;
 }
 
 void StreamPolicy::AddPage(const std::string& id, const std::string& text, StreamPageMeta meta) {
@@ -130,14 +103,14 @@ void StreamPolicy::Release(const std::vector<std::string>& ids) {
 }
 
 std::string StreamPolicy::Confirm(const ToolCall& call) const {
-  if (call.name == kRecall) {
+  if (call.name == kStreamRecallTool) {
     std::string out = "[vmllm: restored in full where they were:";
     for (const std::string& id : StringListArgument(call.arguments, "page_ids")) {
       out += " " + id + (meta_.count(id) ? "" : " (unknown)");
     }
     return out + "]";
   }
-  if (call.name == kRelease) return "[vmllm: released; recallable by page id]";
+  if (call.name == kStreamReleaseTool) return "[vmllm: released; recallable by page id]";
   return "[vmllm: compacted turns " + std::to_string(IntArgument(call.arguments, "from_turn", 0)) +
          "-" + std::to_string(IntArgument(call.arguments, "to_turn", 0)) + "]";
 }
@@ -146,7 +119,7 @@ std::vector<std::pair<std::string, std::string>> StreamPolicy::ServeMemoryCalls(
     const std::vector<ToolCall>& calls) {
   std::vector<std::pair<std::string, std::string>> results;
   for (const ToolCall& call : calls) {
-    if (!IsMemoryTool(call.name)) return {};  // The client must see this response.
+    if (!IsStreamMemoryTool(call.name)) return {};  // The client must see this response.
   }
   for (const ToolCall& call : calls) results.emplace_back(call.id, Confirm(call));
   return results;
@@ -217,7 +190,7 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
     if (m.kind != Msg::kToolResult) continue;
     auto call_it = calls.find(m.tool_call_id);
     const CallInfo info = call_it != calls.end() ? call_it->second : CallInfo{"tool", "{}", "?"};
-    if (IsMemoryTool(info.name)) continue;
+    if (IsStreamMemoryTool(info.name)) continue;
     page_of[i] = StreamPageId(m.text);
     if (!meta_.count(page_of[i])) {
       AddPage(page_of[i], m.text,
@@ -230,17 +203,17 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
   for (const Msg& m : conv.msgs) {
     for (size_t c = 0; c < m.calls.size(); ++c) {
       const ToolCall& call = m.calls[c];
-      if (!IsMemoryTool(call.name)) continue;
+      if (!IsStreamMemoryTool(call.name)) continue;
       const std::string occ =
           call.id.empty() ? "c" + std::to_string(m.wire_message) + ":" + std::to_string(c) : call.id;
       if (!seen_.insert("call:" + occ).second) continue;
-      if (call.name == kRecall) {
+      if (call.name == kStreamRecallTool) {
         const size_t before = restored_.size();
         Recall(StringListArgument(call.arguments, "page_ids"));
         if (restored_.size() != before) changed = 0;  // Conservative: restorations move bytes.
-      } else if (call.name == kRelease) {
+      } else if (call.name == kStreamReleaseTool) {
         Release(StringListArgument(call.arguments, "page_ids"));
-      } else if (call.name == kCompact) {
+      } else if (call.name == kStreamCompactTool) {
         compactions_.push_back({IntArgument(call.arguments, "from_turn", 0),
                                 IntArgument(call.arguments, "to_turn", 0),
                                 StringArgument(call.arguments, "summary")});
@@ -255,7 +228,7 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
       const ToolCall& call = m.calls[c];
       const std::string occ =
           call.id.empty() ? "c" + std::to_string(m.wire_message) + ":" + std::to_string(c) : call.id;
-      if (IsMemoryTool(call.name) || !seen_.insert("call:" + occ).second) continue;
+      if (IsStreamMemoryTool(call.name) || !seen_.insert("call:" + occ).second) continue;
       {
         const CallInfo& info = calls[call.id];
         const std::string key = info.name + '\x1f' + info.args;
@@ -272,7 +245,7 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
 
     auto call_it = calls.find(m.tool_call_id);
     const CallInfo info = call_it != calls.end() ? call_it->second : CallInfo{"tool", "{}", "?"};
-    if (IsMemoryTool(info.name)) {
+    if (IsStreamMemoryTool(info.name)) {
       edits.result_text[i] = Confirm(ToolCall{m.tool_call_id, info.name, info.args});
       continue;
     }
@@ -360,8 +333,10 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
   bool has_tool_traffic = !conv.tools.empty();
   for (const Msg& m : conv.msgs) has_tool_traffic = has_tool_traffic || !m.calls.empty();
   if (cfg_.inject_memory_tools && has_tool_traffic) {
-    for (ToolSchema& tool : MemoryTools(level >= 1)) {
-      if (!client_tools.count(tool.name)) edits.add_tools.push_back(std::move(tool));
+    // Recall always; release and compact once the context is under pressure.
+    for (const ToolDef& tool : ToolsOf(ToolSet::kStreamMemory)) {
+      if (level < 1 && tool.name != std::string_view(kStreamRecallTool)) continue;
+      if (!client_tools.count(tool.name)) edits.add_tools.push_back(AsToolSchema(tool));
     }
   }
 

@@ -19,7 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "stream/conversation.h"
+#include "chat/message.h"
 #include "vmllm/stream.h"
 
 namespace vmllm {
@@ -55,8 +55,6 @@ class StreamPolicy {
   // The results the session serves for memory-tool calls in an upstream response.
   std::vector<std::pair<std::string, std::string>> ServeMemoryCalls(
       const std::vector<ToolCall>& calls);
-
-  static bool IsMemoryTool(const std::string& name);
 
   bool IsPinned(const std::string& tool, const std::string& canonical_args) const;
   const StreamStats& stats() const { return stats_; }

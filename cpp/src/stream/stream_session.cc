@@ -1,6 +1,7 @@
 // StreamSession: the thread-safe face of StreamPolicy over the JSON wire formats, keeping its
 // pages and state in the engine when it has one.
-#include "stream/conversation.h"
+#include "chat/arguments.h"
+#include "chat/wire.h"
 #include "stream/stream_policy.h"
 
 #include <mutex>

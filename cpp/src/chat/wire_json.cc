@@ -1,11 +1,13 @@
-// The JSON adapter of the stream layer: OpenAI Chat Completions and Anthropic Messages requests
-// in and out. With stream_state.cc, the only files of the stream layer that include
-// nlohmann/json; every JSON error or unexpected shape becomes an InvalidArgument that names what
-// was wrong.
+// The wire adapters (wire.h): OpenAI Chat Completions and Anthropic Messages requests in and
+// out. Every JSON error or unexpected shape becomes an InvalidArgument that names what was
+// wrong. A new format adds one parse branch per switch below and its tool entry in chat_json.h.
+#include "chat/wire.h"
+
 #include <algorithm>
+
 #include <nlohmann/json.hpp>
 
-#include "stream/conversation.h"
+#include "chat/chat_json.h"
 #include "vmllm/json_limits.h"
 
 namespace vmllm {
@@ -13,31 +15,15 @@ namespace {
 
 // Key order as the client sent it, so the forwarded body differs only where the policy edits.
 using json = nlohmann::ordered_json;
-// Sorted keys: equal arguments in any order compare equal.
-using sorted_json = nlohmann::json;
+using chat_json::Dump;
+using chat_json::ReadToolCall;
 
-std::string Dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// Text of an OpenAI content (string, null, or parts) or an Anthropic content (string or blocks).
+// Text of an OpenAI content (string, null, or parts) or an Anthropic content (string or
+// blocks); what is not text is left out.
 std::string ContentText(const json& content) {
-  if (content.is_string()) return content.get<std::string>();
   std::string out;
-  if (content.is_array()) {
-    for (const json& part : content) {
-      if (part.is_object() && part.contains("text") && part["text"].is_string()) {
-        if (!out.empty()) out += "\n";
-        out += part["text"].get<std::string>();
-      }
-    }
-  }
+  chat_json::ContentText(content, &out);
   return out;
-}
-
-std::string ArgumentsText(const json& arguments) {
-  if (arguments.is_string()) return arguments.get<std::string>();
-  return Dump(arguments);
 }
 
 // OpenAI carries no error flag on tool results; agents conventionally start them with "Error".
@@ -50,15 +36,6 @@ bool LooksLikeError(const std::string& text) {
 }
 
 Status Bad(const std::string& what) { return Status::InvalidArgument("malformed request: " + what); }
-
-// Tool arguments are JSON inside a JSON string: the body's check did not see their brackets.
-// Arguments over the limits are treated as unparseable.
-json ParseArguments(const std::string& text) {
-  if (!CheckJsonLimits(text, "arguments", kMaxRequestBodyBytes).ok()) {
-    return json(json::value_t::discarded);
-  }
-  return json::parse(text.empty() ? "{}" : text, nullptr, false);
-}
 
 class JsonWireRequest : public WireRequest {
  public:
@@ -79,8 +56,15 @@ class JsonWireRequest : public WireRequest {
     const json& messages = doc_["messages"];
     conv_.wire_messages = messages.size();
     for (size_t i = 0; i < messages.size(); ++i) {
-      Status s = conv_.wire == WireFormat::kOpenAI ? ParseOpenAIMessage(i, messages[i])
-                                                   : ParseAnthropicMessage(i, messages[i]);
+      Status s;
+      switch (conv_.wire) {
+        case WireFormat::kOpenAI:
+          s = ParseOpenAIMessage(i, messages[i]);
+          break;
+        case WireFormat::kAnthropic:
+          s = ParseAnthropicMessage(i, messages[i]);
+          break;
+      }
       if (!s.ok()) return s;
     }
     return Status();
@@ -115,12 +99,7 @@ class JsonWireRequest : public WireRequest {
   json ToolJson(const ToolSchema& tool) const {
     json schema = tool.json.empty() ? json{{"type", "object"}, {"properties", json::object()}}
                                     : json::parse(tool.json, nullptr, false);
-    if (conv_.wire == WireFormat::kOpenAI) {
-      return json{{"type", "function"},
-                  {"function",
-                   {{"name", tool.name}, {"description", tool.description}, {"parameters", schema}}}};
-    }
-    return json{{"name", tool.name}, {"description", tool.description}, {"input_schema", schema}};
+    return chat_json::ToolEntry(conv_.wire, tool.name, tool.description, std::move(schema));
   }
 
   Status ParseTools() {
@@ -129,7 +108,7 @@ class JsonWireRequest : public WireRequest {
     if (!tools.is_array()) return Bad("'tools' must be an array");
     for (size_t i = 0; i < tools.size(); ++i) {
       const json& t = tools[i];
-      const json* fn = &t;
+      const json* fn = &t;  // Anthropic: {"name","description","input_schema"}.
       if (conv_.wire == WireFormat::kOpenAI) {
         if (!t.is_object() || !t.contains("function") || !t["function"].is_object()) {
           return Bad("tools[" + std::to_string(i) + "] has no 'function' object");
@@ -181,11 +160,7 @@ class JsonWireRequest : public WireRequest {
               !c["function"].contains("name") || !c["function"]["name"].is_string()) {
             return Bad(where + ".tool_calls has an entry without function.name");
           }
-          ToolCall call;
-          if (c.contains("id") && c["id"].is_string()) call.id = c["id"].get<std::string>();
-          call.name = c["function"]["name"].get<std::string>();
-          const json& args = c["function"].contains("arguments") ? c["function"]["arguments"] : json();
-          call.arguments = ArgumentsText(args.is_null() ? json::object() : args);
+          ToolCall call = ReadToolCall(c);
           msg.call_bytes += call.name.size() + call.arguments.size();
           msg.calls.push_back(std::move(call));
         }
@@ -236,10 +211,7 @@ class JsonWireRequest : public WireRequest {
         if (!block.contains("name") || !block["name"].is_string()) {
           return Bad(where + " has a tool_use block without a name");
         }
-        ToolCall call;
-        if (block.contains("id") && block["id"].is_string()) call.id = block["id"].get<std::string>();
-        call.name = block["name"].get<std::string>();
-        call.arguments = block.contains("input") ? ArgumentsText(block["input"]) : "{}";
+        ToolCall call = ReadToolCall(block);
         text_msg.call_bytes += call.name.size() + call.arguments.size();
         text_msg.calls.push_back(std::move(call));
       } else if (type == "tool_result") {
@@ -290,29 +262,25 @@ Result<std::vector<ToolCall>> ParseResponseCalls(WireFormat wire, const std::str
       return Status::InvalidArgument("upstream response is not a JSON object");
     }
     std::vector<ToolCall> calls;
-    if (wire == WireFormat::kOpenAI) {
-      if (!doc.contains("choices") || !doc["choices"].is_array() || doc["choices"].empty()) {
-        return calls;
+    switch (wire) {
+      case WireFormat::kOpenAI: {
+        if (!doc.contains("choices") || !doc["choices"].is_array() || doc["choices"].empty()) {
+          return calls;
+        }
+        const json& msg = doc["choices"][0].value("message", json::object());
+        if (!msg.contains("tool_calls") || !msg["tool_calls"].is_array()) return calls;
+        for (const json& c : msg["tool_calls"]) {
+          if (!c.is_object()) return Status::InvalidArgument("upstream tool call is not an object");
+          calls.push_back(ReadToolCall(c));
+        }
+        break;
       }
-      const json& msg = doc["choices"][0].value("message", json::object());
-      if (!msg.contains("tool_calls") || !msg["tool_calls"].is_array()) return calls;
-      for (const json& c : msg["tool_calls"]) {
-        ToolCall call;
-        call.id = c.value("id", "");
-        call.name = c["function"].value("name", "");
-        call.arguments = ArgumentsText(c["function"].value("arguments", json::object()));
-        calls.push_back(std::move(call));
-      }
-    } else {
-      if (!doc.contains("content") || !doc["content"].is_array()) return calls;
-      for (const json& block : doc["content"]) {
-        if (block.value("type", "") != "tool_use") continue;
-        ToolCall call;
-        call.id = block.value("id", "");
-        call.name = block.value("name", "");
-        call.arguments = ArgumentsText(block.value("input", json::object()));
-        calls.push_back(std::move(call));
-      }
+      case WireFormat::kAnthropic:
+        if (!doc.contains("content") || !doc["content"].is_array()) return calls;
+        for (const json& block : doc["content"]) {
+          if (block.value("type", "") == "tool_use") calls.push_back(ReadToolCall(block));
+        }
+        break;
     }
     return calls;
   } catch (const json::exception& e) {
@@ -332,93 +300,31 @@ Result<std::string> AppendToolExchange(
       return Status::InvalidArgument("tool exchange: not valid JSON");
     }
     json& messages = req["messages"];
-    if (wire == WireFormat::kOpenAI) {
-      const json& msg = resp["choices"][0]["message"];
-      json assistant = {{"role", "assistant"}, {"content", msg.value("content", json())}};
-      assistant["tool_calls"] = msg["tool_calls"];
-      messages.push_back(assistant);
-      for (const auto& [id, text] : results) {
-        messages.push_back({{"role", "tool"}, {"tool_call_id", id}, {"content", text}});
+    switch (wire) {
+      case WireFormat::kOpenAI: {
+        const json& msg = resp["choices"][0]["message"];
+        json assistant = {{"role", "assistant"}, {"content", msg.value("content", json())}};
+        assistant["tool_calls"] = msg["tool_calls"];
+        messages.push_back(assistant);
+        for (const auto& [id, text] : results) {
+          messages.push_back({{"role", "tool"}, {"tool_call_id", id}, {"content", text}});
+        }
+        break;
       }
-    } else {
-      messages.push_back({{"role", "assistant"}, {"content", resp["content"]}});
-      json blocks = json::array();
-      for (const auto& [id, text] : results) {
-        blocks.push_back({{"type", "tool_result"}, {"tool_use_id", id}, {"content", text}});
+      case WireFormat::kAnthropic: {
+        messages.push_back({{"role", "assistant"}, {"content", resp["content"]}});
+        json blocks = json::array();
+        for (const auto& [id, text] : results) {
+          blocks.push_back({{"type", "tool_result"}, {"tool_use_id", id}, {"content", text}});
+        }
+        messages.push_back({{"role", "user"}, {"content", blocks}});
+        break;
       }
-      messages.push_back({{"role", "user"}, {"content", blocks}});
     }
     return Dump(req);
   } catch (const json::exception& e) {
     return Status::InvalidArgument(std::string("tool exchange: ") + e.what());
   }
-}
-
-std::pair<std::string, std::string> CanonicalArguments(const std::string& text) {
-  if (!CheckJsonLimits(text, "arguments", kMaxRequestBodyBytes).ok()) {
-    return {text, text.substr(0, 80)};  // As for arguments that are not JSON.
-  }
-  sorted_json args = sorted_json::parse(text.empty() ? "{}" : text, nullptr, false);
-  if (args.is_discarded()) return {text, text.substr(0, 80)};
-  std::string canonical = args.dump(-1, ' ', false, sorted_json::error_handler_t::replace);
-  std::string key;
-  if (args.is_object()) {
-    static const char* kKeyNames[] = {"path", "file_path", "filepath", "filename", "file",
-                                      "url", "query", "pattern", "command", "cmd"};
-    for (const char* name : kKeyNames) {
-      if (args.contains(name) && args[name].is_string()) {
-        key = args[name].get<std::string>();
-        break;
-      }
-    }
-    if (key.empty()) {
-      for (const auto& [name, value] : args.items()) {
-        if (value.is_string()) {
-          key = value.get<std::string>();
-          break;
-        }
-      }
-    }
-  }
-  if (key.empty()) key = canonical;
-  if (key.size() > 80) key = key.substr(0, 77) + "...";
-  return {canonical, key};
-}
-
-std::vector<std::string> StringListArgument(const std::string& text, const std::string& field) {
-  std::vector<std::string> out;
-  json args = ParseArguments(text);
-  if (args.is_discarded() || !args.is_object() || !args.contains(field)) return out;
-  const json& v = args[field];
-  if (v.is_string()) out.push_back(v.get<std::string>());
-  if (v.is_array()) {
-    for (const json& e : v) {
-      if (e.is_string()) out.push_back(e.get<std::string>());
-    }
-  }
-  return out;
-}
-
-std::string StringArgument(const std::string& text, const std::string& field) {
-  json args = ParseArguments(text);
-  if (args.is_discarded() || !args.is_object() || !args.contains(field) || !args[field].is_string()) {
-    return "";
-  }
-  return args[field].get<std::string>();
-}
-
-long IntArgument(const std::string& text, const std::string& field, long fallback) {
-  json args = ParseArguments(text);
-  if (args.is_discarded() || !args.is_object() || !args.contains(field)) return fallback;
-  if (args[field].is_number_integer()) return args[field].get<long>();
-  if (args[field].is_string()) {
-    try {
-      return std::stol(args[field].get<std::string>());
-    } catch (...) {
-      return fallback;
-    }
-  }
-  return fallback;
 }
 
 }  // namespace vmllm
