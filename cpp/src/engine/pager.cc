@@ -509,6 +509,11 @@ Status PagerImpl::ConfigureSpace(std::string_view space, const SpaceOptions& opt
                                    ") must be at least page_tokens (" +
                                    std::to_string(options_.page_tokens) + ")");
   }
+  for (double v : {options.rrf_k, options.keyword_weight}) {
+    if (!std::isfinite(v) || v < 0) {
+      return Status::InvalidArgument("a space's rrf_k and keyword_weight are finite and >= 0");
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
   if (!options.policy.empty()) {
@@ -982,16 +987,24 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
     if (!w.ok()) return w.status();
     lists.push_back(std::move(w).value());
   }
+  double rrf_k = kRrfK;
+  double keyword_weight = keyword_weight_;
+  bool related_only = false;
+  if (auto configured = space_options_.find(space); configured != space_options_.end()) {
+    if (configured->second.rrf_k > 0) rrf_k = configured->second.rrf_k;
+    if (configured->second.keyword_weight > 0) keyword_weight = configured->second.keyword_weight;
+    related_only = configured->second.related_vectors_only;
+  }
   std::unordered_map<PageKey, double> fused;
   std::vector<PageKey> order;
   for (size_t l = 0; l < lists.size(); ++l) {
     // In hybrid mode the keyword list, when present, is the last one.
     const bool keyword = mode != SearchMode::kVector && l + 1 == lists.size();
-    const double weight = keyword ? keyword_weight_ : 1.0;
+    const double weight = keyword ? keyword_weight : 1.0;
     size_t rank = 0;
     for (const auto& [key, score] : lists[l]) {
-      if (!in_space(key)) continue;
-      double contribution = lists.size() > 1 ? weight / (kRrfK + ++rank) : score;
+      if (!in_space(key) || (related_only && !keyword && score <= 0)) continue;
+      double contribution = lists.size() > 1 ? weight / (rrf_k + ++rank) : score;
       auto [it, inserted] = fused.emplace(key, 0.0);
       if (inserted) order.push_back(key);
       it->second += contribution;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "memory/conversation_memory_impl.h"
+#include "memory/memory_spaces.h"
 #include "memory/message_json.h"
 #include "vmllm/utf8.h"
 
@@ -17,6 +18,17 @@ namespace {
 // What a call that got no result before the next message is answered with. The marker names
 // vmllm, so neither the model nor a reader takes it for the tool's output.
 constexpr char kNoResult[] = "[vmllm: no result was recorded for this call]";
+
+// Search of recall and archival storage as before it moved onto the engine: reciprocal-rank
+// fusion with k = 60 and equal weights (the engine's default, k = 10 and BM25 3:1 with the
+// hashing embedder, was tuned for documents), and only vector hits related to the query.
+const SpaceOptions kConversationSearch = [] {
+  SpaceOptions o;
+  o.rrf_k = 60;
+  o.keyword_weight = 1;
+  o.related_vectors_only = true;
+  return o;
+}();
 
 }  // namespace
 
@@ -54,19 +66,35 @@ Result<std::unique_ptr<ConversationMemory>> ConversationMemory::Open(
   if (!o.tokenizer) o.tokenizer = NewApproxTokenizer();
   if (!o.embedder) o.embedder = NewHashingEmbedder(256);
   if (!o.clock) o.clock = SystemClock();
+  PagerOptions engine;
+  engine.path = o.path;
+  engine.tokenizer = o.tokenizer;
+  engine.embedder = o.embedder;
+  engine.clock = o.clock;
+  auto pager = Pager::Open(std::move(engine));  // First: it makes store.db and its tables.
+  if (!pager.ok()) return pager.status();
   auto store = ConversationStore::Open(o.path);
   if (!store.ok()) return store.status();
-  auto impl = std::make_unique<ConversationMemoryImpl>(std::move(o), std::move(store).value());
+  auto impl = std::make_unique<ConversationMemoryImpl>(std::move(o), std::move(pager).value(),
+                                                       std::move(store).value());
   VMLLM_RETURN_IF_ERROR(impl->Init());
   return std::unique_ptr<ConversationMemory>(std::move(impl));
 }
 
 ConversationMemoryImpl::ConversationMemoryImpl(ConversationMemoryOptions options,
+                                               std::unique_ptr<Pager> engine,
                                                std::unique_ptr<ConversationStore> store)
-    : options_(std::move(options)), store_(std::move(store)) {}
+    : options_(std::move(options)), engine_(std::move(engine)), store_(std::move(store)) {
+  for (RecallTable t : {RecallTable::kMessages, RecallTable::kPassages}) {
+    spaces_[static_cast<int>(t)] = MemorySpace(t, options_.agent_id);
+  }
+}
 
 Status ConversationMemoryImpl::Init() {
   std::lock_guard<std::mutex> lock(mu_);
+  for (const std::string& space : spaces_) {
+    VMLLM_RETURN_IF_ERROR(engine_->ConfigureSpace(space, kConversationSearch));
+  }
   VMLLM_RETURN_IF_ERROR(store_->Begin());
   Status s = [&]() -> Status {
     auto row = store_->LoadAgent(options_.agent_id);
@@ -74,7 +102,6 @@ Status ConversationMemoryImpl::Init() {
     if (row->has_value()) agent_ = **row;
     if (options_.system) agent_.system = *options_.system;
     VMLLM_RETURN_IF_ERROR(store_->SaveAgent(options_.agent_id, agent_));
-    VMLLM_RETURN_IF_ERROR(AdoptEmbedderLocked());
     for (MemoryBlock b : options_.blocks) {
       if (b.block_id.empty()) b.block_id = options_.agent_id + "/" + b.label;
       auto existing = store_->GetBlock(b.block_id);
@@ -117,6 +144,14 @@ Status ConversationMemoryImpl::Init() {
     queue_.push_back(std::move(q));
   }
   VMLLM_RETURN_IF_ERROR(RepairPairingLocked());
+  for (RecallTable t : {RecallTable::kMessages, RecallTable::kPassages}) {
+    // A page count short of the rows' means pages went missing under the watermark (a space
+    // deleted, a store.db restored from an older copy): every row is put again.
+    auto rows = store_->CountSearchable(t, options_.agent_id);
+    if (!rows.ok()) return rows.status();
+    const bool lost = engine_->PageCount(spaces_[static_cast<int>(t)]) < *rows;
+    VMLLM_RETURN_IF_ERROR(CatchUpLocked(t, lost));
+  }
   // A store reopened with a smaller window is brought within it at once.
   AppendOutcome ignored;
   Status flushed = MaybeFlushLocked(&ignored);
@@ -223,10 +258,10 @@ Status ConversationMemoryImpl::RepairPairingLocked() {
   VMLLM_RETURN_IF_ERROR(store_->Begin());
   Status s = [&]() -> Status {
     for (size_t i = first; i < queue_.size(); ++i) {
-      VMLLM_RETURN_IF_ERROR(store_->DeleteMessage(queue_[i].row.id, queue_[i].row.text));
+      VMLLM_RETURN_IF_ERROR(store_->DeleteMessage(queue_[i].row.id));
     }
     for (Queued& q : rewritten) {
-      auto id = store_->InsertMessage(options_.agent_id, q.row, {});  // Embedded lazily.
+      auto id = store_->InsertMessage(options_.agent_id, q.row);
       if (!id.ok()) return id.status();
       q.row.id = *id;
     }
@@ -236,9 +271,16 @@ Status ConversationMemoryImpl::RepairPairingLocked() {
     store_->Rollback();
     return s;
   }
+  // The rows are gone; so go their pages (a page left by a crash here is never a hit: search
+  // keeps only hits whose row exists). The rewritten rows are put by the catch-up.
+  const std::string& recall = spaces_[static_cast<int>(RecallTable::kMessages)];
+  for (size_t i = first; i < queue_.size(); ++i) {
+    auto deleted = engine_->Delete(MemoryPageId(RecallTable::kMessages, recall, queue_[i].row.id));
+    if (!deleted.ok()) return deleted.status();
+  }
   queue_.resize(first);
   for (Queued& q : rewritten) queue_.push_back(std::move(q));
-  return Status();
+  return CatchUpLocked(RecallTable::kMessages);
 }
 
 Status ConversationMemoryImpl::SaveAgentLocked() {
@@ -341,15 +383,15 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
   VMLLM_RETURN_IF_ERROR(store_->Begin());
   Status s = [&]() -> Status {
     for (Queued& q : closing) {
-      auto cid = store_->InsertMessage(options_.agent_id, q.row, {});
+      auto cid = store_->InsertMessage(options_.agent_id, q.row);
       if (!cid.ok()) return cid.status();
       q.row.id = *cid;
     }
-    auto id = store_->InsertMessage(options_.agent_id, row, {});  // Embedded before a search.
+    auto id = store_->InsertMessage(options_.agent_id, row);
     if (!id.ok()) return id.status();
     row.id = *id;
     if (warning) {
-      auto wid = store_->InsertMessage(options_.agent_id, *warning, {});
+      auto wid = store_->InsertMessage(options_.agent_id, *warning);
       if (!wid.ok()) return wid.status();
       warning->id = *wid;
       agent_.warned = true;
@@ -369,6 +411,8 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
   for (size_t i = 0; i < parsed->tool_call_ids.size(); ++i) {
     if (IsMemoryTool(parsed->tool_call_names[i])) memory_calls_.insert(parsed->tool_call_ids[i]);
   }
+  // The rows are stored: a failed put is retried by the next catch-up, not reported as a loss.
+  CatchUpLocked(RecallTable::kMessages);
   for (Queued& q : closing) queue_.push_back(std::move(q));
   queue_.push_back(Queued{std::move(row), std::move(item)});
   if (warning) {
@@ -589,7 +633,9 @@ Status ConversationMemoryImpl::Close() {
   }
   closed_ = true;
   store_.reset();
-  return s;
+  Status closed = engine_->Close();
+  engine_.reset();
+  return s.ok() ? closed : s;
 }
 
 }  // namespace vmllm
