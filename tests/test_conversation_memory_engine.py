@@ -123,8 +123,8 @@ def test_a_memory_db_of_the_release_before_is_imported_once(
             assert memory.stats()["recall_messages"] == 51
             assert memory.stats()["archival_passages"] == 2
             assert memory.stats()["flushes"] >= 1
-            assert [b.value for b in memory.blocks()] == ["Name: Ada.",
-                                                          "The team meets on Tuesdays."]
+            assert {k: b.value for k, b in memory.blocks.items()} == {
+                "human": "Name: Ada.", "team": "The team meets on Tuesdays."}
             assert memory.messages()[0]["content"].startswith("You are a careful assistant.")
             assert memory.messages()[1]["content"].startswith("Summary of the earlier")
             # Every searchable message and passage is found, evicted or queued.
@@ -158,7 +158,8 @@ def test_a_memory_db_of_the_release_before_is_imported_once(
             assert contents(memory.search_recall("bicycle")) == ["My bicycle is a green Gazelle."]
             assert contents(memory.archival_search("bicycle pump")) == [
                 "The bicycle pump is in the shed."]
-            assert [b.value for b in memory.blocks()] == ["The team meets on Tuesdays."]
+            assert {k: b.value for k, b in memory.blocks.items()} == {
+                "team": "The team meets on Tuesdays."}
     assert not [r for r in caplog.records if "memory.db" in r.getMessage()]
 
 
