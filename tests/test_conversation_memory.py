@@ -211,7 +211,7 @@ def test_reopening_restores_blocks_queue_summary_recall_and_archival(tmp_path: P
         before = memory.messages()
         stats = memory.stats()
         assert stats["flushes"] >= 1
-    assert (store / "memory.db").exists()
+    assert (store / "store.db").exists()
     with vmllm.ConversationMemory(store, window_tokens=700) as again:
         assert again.messages() == before
         assert again.blocks["human"].value == "Name: Ada. Lives in Oslo."
@@ -270,7 +270,7 @@ def test_bad_input_raises_typed_errors_and_keeps_nothing() -> None:
 def test_a_temporary_store_is_removed_on_close() -> None:
     memory = vmllm.ConversationMemory()
     path = Path(memory.path)
-    assert (path / "memory.db").exists()
+    assert (path / "store.db").exists()
     memory.close()
     memory.close()
     assert not path.exists()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -297,34 +296,9 @@ def test_reopening_with_another_embedder_recomputes_the_vectors(
     first = run("hashing")  # 256-dimensional hashing vectors.
     assert first["recall"][0] == "I bought a car yesterday"
 
-    def meta() -> dict[str, str]:
-        with sqlite3.connect(Path(path) / "memory.db") as db:
-            return dict(db.execute("SELECT name, value FROM meta"))
-
-    assert meta()["embedder"] == "hashing-256-v1"
     second = run("python")  # 3 dimensions, and "automobile" means "car" only to it.
     assert second["recall"][0] == "I bought a car yesterday"
     assert second["archival"][0] == "The car is red"
     assert second["fallbacks"] == 0
-    assert meta()["embedder"].startswith("python:") and meta()["embedding_dimension"] == "3"
     third = run("hashing2")  # And back.
     assert third["recall"][0] == "I bought a car yesterday" and third["fallbacks"] == 0
-    assert meta() == {"embedder": "hashing-256-v1", "embedding_dimension": "256"}
-
-
-def test_a_store_without_an_embedder_record_keeps_its_hashing_vectors(tmp_path: Path) -> None:
-    path = tmp_path / "m"
-    with vmllm.ConversationMemory(path, window_tokens=4000) as memory:
-        memory.archival_insert("The kettle whistles at dawn")
-        assert memory.archival_search("kettle")["hits"]
-    with sqlite3.connect(path / "memory.db") as db:  # As written before the record existed.
-        db.execute("DELETE FROM meta")
-        count = db.execute("SELECT COUNT(*) FROM passages WHERE embedding IS NOT NULL")
-        assert count.fetchone() == (1,)
-    with vmllm.ConversationMemory(path, window_tokens=4000) as memory:
-        with sqlite3.connect(path / "memory.db") as db:
-            kept = db.execute("SELECT COUNT(*) FROM passages WHERE embedding IS NOT NULL")
-            assert kept.fetchone() == (1,)
-        assert memory.archival_search("kettle")["hits"][0]["content"] == \
-            "The kettle whistles at dawn"
-

@@ -175,17 +175,15 @@ def test_a_store_bricked_by_the_old_code_is_repaired_on_open(tmp_path: Path) -> 
     old += [{"role": "user", "content": chatter(i)} for i in range(3)]
     old.append({"role": "tool", "tool_call_id": "call_book", "content": "Booked for 8 pm."})
     old += [{"role": "user", "content": chatter(i)} for i in range(3, 20)]
-    db = sqlite3.connect(store / "memory.db")
-    with db:
+    db = sqlite3.connect(store / "store.db")
+    with db:  # Rows without pages: the open puts them into the recall space.
         for m in old:
             text = json.dumps(m, sort_keys=True, separators=(",", ":"))
             content = m["content"] or ""
-            cur = db.execute(
-                "INSERT INTO messages(agent_id, created, role, kind, tokens, in_queue, json, text,"
-                " embedding) VALUES('default', 1.7e9, ?, 0, ?, 1, ?, ?, NULL)",
+            db.execute(
+                "INSERT INTO messages(agent_id, created, role, kind, tokens, in_queue, json, text)"
+                " VALUES('default', 1.7e9, ?, 0, ?, 1, ?, ?)",
                 (m["role"], int(vmllm._core.message_tokens(text)), text, content))
-            db.execute("INSERT INTO messages_fts(rowid, text) VALUES(?, ?)",
-                       (cur.lastrowid, content))
     db.close()
 
     with vmllm.ConversationMemory(store, window_tokens=1000) as memory:

@@ -279,6 +279,62 @@ TEST_F(ConversationMemoryTest, AnEmbedderThatIsDownLeavesKeywordSearch) {
   EXPECT_EQ(mem->SearchRecall(q).status().code(), StatusCode::kBackendUnavailable);
 }
 
+TEST_F(ConversationMemoryTest, SearchesByWordsWithinADateRange) {
+  auto mem = Open(100000);
+  // 300 days of notes; the ones inside the range rank last by words (fewest repeats).
+  for (int day = 0; day < 300; ++day) {
+    std::string text = "heron sighting day " + std::to_string(day);
+    for (int i = 0; i < day % 7; ++i) text += " heron";
+    ASSERT_TRUE(mem->Append(User(text)).ok());
+    clock_.Advance(86400);
+  }
+  RecallQuery q;
+  q.text = "heron";
+  q.start = 1.7e9 + 210 * 86400;
+  q.end = 1.7e9 + 217 * 86400 - 1;
+  for (RecallMode mode : {RecallMode::kHybrid, RecallMode::kKeyword, RecallMode::kVector}) {
+    q.mode = mode;
+    auto page = mem->SearchRecall(q);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    // The vector index is approximate (hnswlib): it may miss a near-duplicate.
+    if (mode == RecallMode::kVector) {
+      EXPECT_GE(page->total, 5u);
+      EXPECT_LE(page->total, 7u);
+    } else {
+      EXPECT_EQ(page->total, 7u);
+    }
+    for (const MemoryHit& hit : page->hits) {
+      EXPECT_GE(hit.timestamp, *q.start);
+      EXPECT_LE(hit.timestamp, *q.end);
+    }
+  }
+}
+
+TEST_F(ConversationMemoryTest, AgentIdsOfAnyBytesGetTheirOwnSpaces) {
+  const std::string long_id(300, 'a');
+  const std::vector<std::string> agents = {"a/b", "a%2Fb", "tab\there", long_id,
+                                           long_id + "b", std::string("\xff\xfe", 2)};
+  for (size_t i = 0; i < agents.size(); ++i) {
+    auto mem = Open(4000, agents[i]);
+    ASSERT_NE(mem, nullptr) << i;
+    ASSERT_TRUE(mem->Append(User("secret of agent " + std::to_string(i))).ok());
+    ASSERT_TRUE(mem->ArchivalInsert("passage of agent " + std::to_string(i)).ok());
+  }
+  for (size_t i = 0; i < agents.size(); ++i) {
+    auto mem = Open(4000, agents[i]);
+    RecallQuery q;
+    q.text = "secret of agent";
+    auto page = mem->SearchRecall(q);
+    ASSERT_TRUE(page.ok()) << page.status().ToString();
+    ASSERT_EQ(page->hits.size(), 1u) << i;
+    EXPECT_EQ(page->hits[0].content, "secret of agent " + std::to_string(i));
+    auto archival = mem->ArchivalSearch("passage of agent", 0);
+    ASSERT_TRUE(archival.ok());
+    ASSERT_EQ(archival->hits.size(), 1u) << i;
+    EXPECT_EQ(archival->hits[0].content, "passage of agent " + std::to_string(i));
+  }
+}
+
 TEST_F(ConversationMemoryTest, SearchesByDateRangeOldestFirstFiveAPage) {
   auto mem = Open(4000);
   for (int day = 0; day < 10; ++day) {

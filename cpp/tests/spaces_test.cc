@@ -208,5 +208,26 @@ TEST(Spaces, TheEventRingKeepsTheNewest) {
   EXPECT_EQ(events.back().page_id, pages.back().page_id);
 }
 
+TEST(Spaces, FusionIsSetPerSpace) {
+  TempDir dir;
+  auto pager = Open(dir.path());
+  SpaceOptions fusion;
+  fusion.rrf_k = 60;
+  fusion.keyword_weight = 1;
+  ASSERT_TRUE(pager->ConfigureSpace("recall:a", fusion).ok());
+  fusion.rrf_k = -1;
+  EXPECT_EQ(pager->ConfigureSpace("recall:b", fusion).code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE(pager->PutPages("recall:a", {{"recall:a/m1", "kestrel over the dunes"}}).ok());
+  ASSERT_TRUE(pager->PutPages("stream:b", {{"stream:b/p1", "kestrel over the dunes"}}).ok());
+  auto configured = pager->Search("kestrel", 1, SearchMode::kHybrid, "recall:a");
+  auto standard = pager->Search("kestrel", 1, SearchMode::kHybrid, "stream:b");
+  ASSERT_TRUE(configured.ok() && standard.ok());
+  ASSERT_EQ(configured->size(), 1u);
+  ASSERT_EQ(standard->size(), 1u);
+  // First in both lists: 1/(60+1) twice, against the default's 3/(10+1) + 1/(10+1).
+  EXPECT_DOUBLE_EQ((*configured)[0].score, 2.0 / 61);
+  EXPECT_DOUBLE_EQ((*standard)[0].score, 4.0 / 11);
+}
+
 }  // namespace
 }  // namespace vmllm

@@ -80,7 +80,7 @@ class ToolCallPairingTest : public ::testing::Test {
       row.text = m["content"].is_string() ? m["content"].get<std::string>() : "";
       row.created = clock_.Now();
       row.tokens = static_cast<uint32_t>(MessageTokens(*tokenizer, row.json));
-      ASSERT_TRUE((*store)->InsertMessage("default", row, {}).ok());
+      ASSERT_TRUE((*store)->InsertMessage("default", row).ok());
     }
     ASSERT_TRUE((*store)->Commit().ok());
   }

@@ -6,7 +6,8 @@ memory-pressure warning enters the queue at ``warn_fraction`` of the window; at
 ``flush_fraction`` the oldest messages are evicted down to ``target_fraction``, never separating
 a tool call from its results, and folded into the summary. Every message stays in recall
 storage (searchable by words, meaning and date); archival storage holds free-form passages.
-All of it lives in ``<path>/memory.db`` and survives a restart.
+All of it lives in ``<path>/store.db`` (the store a :class:`~vmllm.VirtualMemory` on the same
+path opens too) and survives a restart.
 """
 
 from __future__ import annotations
@@ -250,7 +251,7 @@ class ConversationMemory:
     """Conversation memory with working blocks, a managed FIFO queue, recall and archival.
 
     Args:
-        path: Store directory (``memory.db`` inside). ``None`` makes a temporary one, removed
+        path: Store directory (``store.db`` inside). ``None`` makes a temporary one, removed
             on :meth:`close`.
         window_tokens: The model's context window; :meth:`messages` never costs more.
         system: System instructions; ``None`` keeps the stored ones of a reopened agent.
@@ -278,9 +279,9 @@ class ConversationMemory:
             :class:`~vmllm.VirtualMemory`: ``"hashing"`` (built in), ``"openai:MODEL"``, a
             callable ``list[str] -> list[list[float]]`` or a LangChain ``Embeddings``. Vectors
             are computed before a search, never by :meth:`append`, so a remote embedder that is
-            down does not stop the conversation. ``memory.db`` records the embedder: reopened
-            with another one (or another ``embedding_dimensions``), the store drops the old
-            vectors and recomputes them from the stored text at the next search. When the
+            down does not stop the conversation. Reopened with another embedder (or another
+            ``embedding_dimensions``), the store's vector index is rebuilt from the stored
+            text at the next search. When the
             vector half of a hybrid search fails, the search uses keywords alone, logs a
             warning (logger ``"vmllm"``) and counts it in ``stats()["search_fallbacks"]``;
             ``mode="vector"`` raises instead.
@@ -348,6 +349,7 @@ class ConversationMemory:
             if self._temporary:
                 shutil.rmtree(self._path, ignore_errors=True)
             raise
+        _backends.log_backend_warnings()  # A memory.db imported on open, say.
         self._closed = False
         self._finalizer = weakref.finalize(
             self, _close, self._core, self._path if self._temporary else None, self._backends,

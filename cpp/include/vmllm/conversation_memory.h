@@ -16,7 +16,11 @@
 //
 // Recall storage holds every message (searchable by words, meaning and date); archival
 // storage holds free-form passages. Both, the blocks, the queue and the summary live in
-// `<path>/memory.db` (SQLite, WAL), so closing and reopening restores everything. Blocks live
+// tables of `<path>/store.db`, the engine's store (a Pager opened on the same path shares it),
+// so closing and reopening restores everything; the searchable messages and the passages are
+// also pages of the engine's spaces "recall:<agent>" and "archival:<agent>", searched by its
+// keyword index, vector index and fusion. A `<path>/memory.db` of an earlier release is
+// imported on open and renamed `memory.db.migrated`. Blocks live
 // in a table keyed by block id: agents (ConversationMemory objects with different agent ids,
 // in one process or several) that attach the same block id share it.
 //
@@ -65,12 +69,12 @@ struct ConversationMemoryOptions {
   // Default: the extractive compressor, sized so the summary fits summary_fraction.
   std::shared_ptr<const Compressor> compressor;
   bool external_compressor = false;  // Flushes wait for CompleteFlush (see above).
-  // Makes the vectors of recall and archival search. Default: NewHashingEmbedder(256).
-  // Vectors are computed before a search, not on insert, so a remote embedder is never called
-  // by Append and a store opens while it is down. The store remembers the embedder; opened
-  // with another one (or vectors of another size) it drops the old vectors and recomputes
-  // them from the stored text. When the vector half of a hybrid search fails, the search
-  // uses keywords alone (a backend warning, counted in search_fallbacks); kVector fails.
+  // Makes the vectors of recall and archival search (the engine's). Default:
+  // NewHashingEmbedder(256). Vectors are computed before a search, not on insert, so a remote
+  // embedder is never called by Append and a store opens while it is down; the engine keeps
+  // one vector index per embedder, rebuilt from the stored text for a new one. When the vector
+  // half of a hybrid search fails, the search uses keywords alone (a backend warning, counted
+  // in search_fallbacks); kVector fails.
   std::shared_ptr<const Embedder> embedder;
   Clock* clock = nullptr;                        // Default: SystemClock().
 };
@@ -187,7 +191,8 @@ class ConversationMemory {
 
   // Embedder protocol for vectors computed outside the core (a ProvidedEmbedder fed from
   // Python): computes the vectors that can be computed now, then returns the texts of up to
-  // `limit` rows still without one (messages first, then passages), for the caller to provide.
+  // `limit` pages of the store still without one (Pager::TextsToEmbed), for the caller to
+  // provide.
   virtual Result<std::vector<std::string>> TextsToEmbed(size_t limit) = 0;
 
   virtual Result<ConversationMemoryStats> Stats() = 0;

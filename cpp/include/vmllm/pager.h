@@ -77,10 +77,17 @@ enum class SearchMode { kHybrid, kVector, kKeyword };
 // The space of the pages Ingest makes.
 inline constexpr char kDocumentSpace[] = "doc";
 
-// The L1 of one space; zero / empty fields take the pager's own (`l1_tokens`, `policy`).
+// The L1 and the search fusion of one space; zero / empty fields take the pager's own
+// (`l1_tokens`, `policy`, and the fusion tuned for documents: k = 10, BM25 weighted 3:1 with
+// the built-in hashing embedder, 1:1 with any other).
 struct SpaceOptions {
   size_t l1_tokens = 0;
   std::string policy;
+  double rrf_k = 0;           // Reciprocal-rank fusion constant of hybrid search.
+  double keyword_weight = 0;  // Of BM25's ranks against the vectors' (which weigh 1).
+  // Vector hits with no similarity to the query (cosine <= 0) are left out: a search finds
+  // only what shares something with it, as keyword search does.
+  bool related_vectors_only = false;
 };
 
 // One page for PutPages.
@@ -178,8 +185,9 @@ class Pager {
   // many pages were new or replaced. InvalidArgument: a bad space name, an id outside the space,
   // invalid UTF-8.
   virtual Result<size_t> PutPages(std::string_view space, const std::vector<PageWrite>& pages) = 0;
-  // Sets a space's L1 budget and policy. InvalidArgument once the space has resident pages,
-  // for a policy name the pager does not know, or a budget below `page_tokens`.
+  // Sets a space's L1 budget, policy and fusion. InvalidArgument once the space has resident
+  // pages, for a policy name the pager does not know, a budget below `page_tokens`, or a
+  // negative (or not finite) fusion setting.
   virtual Status ConfigureSpace(std::string_view space, const SpaceOptions& options) = 0;
   // Deletes every page of `space` and its record, here at once and elsewhere at the next sync.
   // Returns how many pages it had.

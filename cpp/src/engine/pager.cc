@@ -539,6 +539,11 @@ Status PagerImpl::ConfigureSpace(std::string_view space, const SpaceOptions& opt
                                    ") must be at least page_tokens (" +
                                    std::to_string(options_.page_tokens) + ")");
   }
+  for (double v : {options.rrf_k, options.keyword_weight}) {
+    if (!std::isfinite(v) || v < 0) {
+      return Status::InvalidArgument("a space's rrf_k and keyword_weight are finite and >= 0");
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
   if (!options.policy.empty()) {
@@ -988,12 +993,26 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
     const PageInfo* page = table_.FindKey(key);
     return page && page->space == space;
   };
+  HybridFusion fusion = fusion_;
+  bool related_only = false;
+  if (auto configured = space_options_.find(space); configured != space_options_.end()) {
+    if (configured->second.rrf_k > 0) fusion.k = configured->second.rrf_k;
+    if (configured->second.keyword_weight > 0) {
+      fusion.keyword_weight = configured->second.keyword_weight;
+    }
+    related_only = configured->second.related_vectors_only;
+  }
   std::vector<std::vector<std::pair<PageKey, double>>> lists;
   if (mode != SearchMode::kKeyword) {
     Status failed = vectors_->CatchUp(store_.get());
     if (failed.ok()) {
       auto v = vectors_->Search(query, k, in_space);
       if (v.ok()) {
+        if (related_only) {  // Hits pointing away from the query (cosine <= 0) say nothing.
+          v->erase(std::remove_if(v->begin(), v->end(),
+                                  [](const auto& hit) { return hit.second <= 0; }),
+                   v->end());
+        }
         lists.push_back(std::move(v).value());
         vectors_failing_ = false;
       } else {
@@ -1025,7 +1044,7 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
     for (const auto& hit : lists[l]) ranked[l].push_back(hit.first);
   }
   std::vector<FusedKey> fused =
-      FuseHybrid(std::move(ranked[1]), std::move(ranked[0]), fusion_, in_space);
+      FuseHybrid(std::move(ranked[1]), std::move(ranked[0]), fusion, in_space);
   for (size_t i = 0; i < fused.size() && i < n; ++i) {
     hits.push_back(SearchHit{table_.FindKey(fused[i].key)->page_id, fused[i].score});
   }

@@ -9,6 +9,7 @@
 #include "chat/message_json.h"
 #include "chat/tool_registry.h"
 #include "memory/conversation_memory_impl.h"
+#include "memory/memory_spaces.h"
 #include "vmllm/utf8.h"
 
 namespace vmllm {
@@ -19,6 +20,14 @@ namespace {
 // vmllm, so neither the model nor a reader takes it for the tool's output.
 constexpr char kNoResult[] = "[vmllm: no result was recorded for this call]";
 
+// Search of recall and archival storage: the engine's fusion, which LoCoMo showed serves
+// conversations too (util/rank_fusion.h), and only vector hits related to the query (what the
+// memory layer's own cosine search kept before it moved onto the engine).
+const SpaceOptions kConversationSearch = [] {
+  SpaceOptions o;
+  o.related_vectors_only = true;
+  return o;
+}();
 }  // namespace
 
 size_t MessageTokens(const Tokenizer& tokenizer, std::string_view message_json) {
@@ -55,19 +64,35 @@ Result<std::unique_ptr<ConversationMemory>> ConversationMemory::Open(
   if (!o.tokenizer) o.tokenizer = NewApproxTokenizer();
   if (!o.embedder) o.embedder = NewHashingEmbedder(256);
   if (!o.clock) o.clock = SystemClock();
+  PagerOptions engine;
+  engine.path = o.path;
+  engine.tokenizer = o.tokenizer;
+  engine.embedder = o.embedder;
+  engine.clock = o.clock;
+  auto pager = Pager::Open(std::move(engine));  // First: it makes store.db and its tables.
+  if (!pager.ok()) return pager.status();
   auto store = ConversationStore::Open(o.path);
   if (!store.ok()) return store.status();
-  auto impl = std::make_unique<ConversationMemoryImpl>(std::move(o), std::move(store).value());
+  auto impl = std::make_unique<ConversationMemoryImpl>(std::move(o), std::move(pager).value(),
+                                                       std::move(store).value());
   VMLLM_RETURN_IF_ERROR(impl->Init());
   return std::unique_ptr<ConversationMemory>(std::move(impl));
 }
 
 ConversationMemoryImpl::ConversationMemoryImpl(ConversationMemoryOptions options,
+                                               std::unique_ptr<Pager> engine,
                                                std::unique_ptr<ConversationStore> store)
-    : options_(std::move(options)), store_(std::move(store)) {}
+    : options_(std::move(options)), engine_(std::move(engine)), store_(std::move(store)) {
+  for (RecallTable t : {RecallTable::kMessages, RecallTable::kPassages}) {
+    spaces_[static_cast<int>(t)] = MemorySpace(t, options_.agent_id);
+  }
+}
 
 Status ConversationMemoryImpl::Init() {
   std::lock_guard<std::mutex> lock(mu_);
+  for (const std::string& space : spaces_) {
+    VMLLM_RETURN_IF_ERROR(engine_->ConfigureSpace(space, kConversationSearch));
+  }
   VMLLM_RETURN_IF_ERROR(store_->Begin());
   Status s = [&]() -> Status {
     auto row = store_->LoadAgent(options_.agent_id);
@@ -75,7 +100,6 @@ Status ConversationMemoryImpl::Init() {
     if (row->has_value()) agent_ = **row;
     if (options_.system) agent_.system = *options_.system;
     VMLLM_RETURN_IF_ERROR(store_->SaveAgent(options_.agent_id, agent_));
-    VMLLM_RETURN_IF_ERROR(AdoptEmbedderLocked());
     for (MemoryBlock b : options_.blocks) {
       if (b.block_id.empty()) b.block_id = options_.agent_id + "/" + b.label;
       auto existing = store_->GetBlock(b.block_id);
@@ -118,6 +142,14 @@ Status ConversationMemoryImpl::Init() {
     queue_.push_back(std::move(q));
   }
   VMLLM_RETURN_IF_ERROR(RepairPairingLocked());
+  for (RecallTable t : {RecallTable::kMessages, RecallTable::kPassages}) {
+    // A page count short of the rows' means pages went missing under the watermark (a space
+    // deleted, a store.db restored from an older copy): every row is put again.
+    auto rows = store_->CountSearchable(t, options_.agent_id);
+    if (!rows.ok()) return rows.status();
+    const bool lost = engine_->PageCount(spaces_[static_cast<int>(t)]) < *rows;
+    VMLLM_RETURN_IF_ERROR(CatchUpLocked(t, lost));
+  }
   // A store reopened with a smaller window is brought within it at once.
   AppendOutcome ignored;
   Status flushed = MaybeFlushLocked(&ignored);
@@ -224,10 +256,10 @@ Status ConversationMemoryImpl::RepairPairingLocked() {
   VMLLM_RETURN_IF_ERROR(store_->Begin());
   Status s = [&]() -> Status {
     for (size_t i = first; i < queue_.size(); ++i) {
-      VMLLM_RETURN_IF_ERROR(store_->DeleteMessage(queue_[i].row.id, queue_[i].row.text));
+      VMLLM_RETURN_IF_ERROR(store_->DeleteMessage(queue_[i].row.id));
     }
     for (Queued& q : rewritten) {
-      auto id = store_->InsertMessage(options_.agent_id, q.row, {});  // Embedded lazily.
+      auto id = store_->InsertMessage(options_.agent_id, q.row);
       if (!id.ok()) return id.status();
       q.row.id = *id;
     }
@@ -237,9 +269,16 @@ Status ConversationMemoryImpl::RepairPairingLocked() {
     store_->Rollback();
     return s;
   }
+  // The rows are gone; so go their pages (a page left by a crash here is never a hit: search
+  // keeps only hits whose row exists). The rewritten rows are put by the catch-up.
+  const std::string& recall = spaces_[static_cast<int>(RecallTable::kMessages)];
+  for (size_t i = first; i < queue_.size(); ++i) {
+    auto deleted = engine_->Delete(MemoryPageId(RecallTable::kMessages, recall, queue_[i].row.id));
+    if (!deleted.ok()) return deleted.status();
+  }
   queue_.resize(first);
   for (Queued& q : rewritten) queue_.push_back(std::move(q));
-  return Status();
+  return CatchUpLocked(RecallTable::kMessages);
 }
 
 Status ConversationMemoryImpl::SaveAgentLocked() {
@@ -342,15 +381,15 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
   VMLLM_RETURN_IF_ERROR(store_->Begin());
   Status s = [&]() -> Status {
     for (Queued& q : closing) {
-      auto cid = store_->InsertMessage(options_.agent_id, q.row, {});
+      auto cid = store_->InsertMessage(options_.agent_id, q.row);
       if (!cid.ok()) return cid.status();
       q.row.id = *cid;
     }
-    auto id = store_->InsertMessage(options_.agent_id, row, {});  // Embedded before a search.
+    auto id = store_->InsertMessage(options_.agent_id, row);
     if (!id.ok()) return id.status();
     row.id = *id;
     if (warning) {
-      auto wid = store_->InsertMessage(options_.agent_id, *warning, {});
+      auto wid = store_->InsertMessage(options_.agent_id, *warning);
       if (!wid.ok()) return wid.status();
       warning->id = *wid;
       agent_.warned = true;
@@ -370,6 +409,8 @@ Result<AppendOutcome> ConversationMemoryImpl::AppendLocked(std::string_view mess
   for (size_t i = 0; i < parsed->tool_call_ids.size(); ++i) {
     if (IsConversationMemoryTool(parsed->tool_call_names[i])) memory_calls_.insert(parsed->tool_call_ids[i]);
   }
+  // The rows are stored: a failed put is retried by the next catch-up, not reported as a loss.
+  CatchUpLocked(RecallTable::kMessages);
   for (Queued& q : closing) queue_.push_back(std::move(q));
   queue_.push_back(Queued{std::move(row), std::move(item)});
   if (warning) {
@@ -590,7 +631,9 @@ Status ConversationMemoryImpl::Close() {
   }
   closed_ = true;
   store_.reset();
-  return s;
+  Status closed = engine_->Close();
+  engine_.reset();
+  return s.ok() ? closed : s;
 }
 
 }  // namespace vmllm

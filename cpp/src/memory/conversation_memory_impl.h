@@ -1,5 +1,6 @@
 // The ConversationMemory implementation, shared by conversation_memory.cc (the queue manager,
-// lifecycle), memory_blocks.cc, memory_search.cc and memory_tools.cc (schemas, executor).
+// lifecycle), memory_blocks.cc, memory_search.cc (recall and archival through the engine) and
+// memory_tools.cc (schemas, executor).
 //
 // Thread safety: every public method takes mu_; the *Locked helpers REQUIRE it held.
 #ifndef VMLLM_MEMORY_CONVERSATION_MEMORY_IMPL_H_
@@ -16,22 +17,13 @@
 #include "memory/queue_manager.h"
 #include "store/conversation_store.h"
 #include "vmllm/conversation_memory.h"
+#include "vmllm/pager.h"
 
 namespace vmllm {
 
-// Embeddings of one table, mirrored in memory and caught up from the store before a search
-// (another process may have added rows).
-struct VectorCache {
-  size_t dimension = 0;
-  int64_t last_id = 0;
-  std::vector<int64_t> ids;
-  std::vector<double> created;
-  std::vector<float> data;
-};
-
 class ConversationMemoryImpl : public ConversationMemory {
  public:
-  ConversationMemoryImpl(ConversationMemoryOptions options,
+  ConversationMemoryImpl(ConversationMemoryOptions options, std::unique_ptr<Pager> engine,
                          std::unique_ptr<ConversationStore> store);
   Status Init();
 
@@ -90,17 +82,18 @@ class ConversationMemoryImpl : public ConversationMemory {
   std::string FitSummary(std::string summary) const;
   Status SaveAgentLocked();
   Status EditBlockLocked(const std::string& label, const std::string& value, bool by_model);
-  // Vectors are computed lazily, before a search (see memory_search.cc): these adopt the
-  // configured embedder at open, and compute the vectors a table still lacks.
-  Status AdoptEmbedderLocked();
-  Status MatchDimensionLocked();
-  Status EmbedPendingLocked(RecallTable table);
+  // Puts the agent's rows of `table` that its space lacks (ids above the watermark in the
+  // space's record) into the space: after each write, and before each search, so that rows
+  // committed by a process that died before putting their pages are found all the same.
+  // `from_start`: every row, for pages lost under the watermark (puts of pages kept are free).
+  Status CatchUpLocked(RecallTable table, bool from_start = false);
+  // The engine's hits for `text` in the table's space as row ids, best first, at most
+  // kCandidates, created in [start, end]; over-fetches while a date filter drops hits.
+  Result<std::vector<int64_t>> SearchRowsLocked(RecallTable table, std::string_view text,
+                                                RecallMode mode, std::optional<double> start,
+                                                std::optional<double> end);
   // The vector half of a hybrid search failed: counted, warned once per stretch of failures.
-  void NoteVectorFailureLocked(const Status& why);
-  Result<std::vector<int64_t>> VectorSearchLocked(RecallTable table, VectorCache* cache,
-                                                  std::string_view query, size_t limit,
-                                                  std::optional<double> start,
-                                                  std::optional<double> end);
+  void NoteVectorFailureLocked();
   Result<MemorySearchPage> PageOfLocked(RecallTable table, const std::vector<int64_t>& ranked,
                                         size_t page);
   Result<MemorySearchPage> SearchRecallLocked(const RecallQuery& query);
@@ -110,7 +103,11 @@ class ConversationMemoryImpl : public ConversationMemory {
   Result<std::string> RunToolLocked(const ParsedToolCall& call, bool* ok);
 
   ConversationMemoryOptions options_;
+  // Searches recall and archival storage: the rows are in store_, their pages in the engine's
+  // spaces (memory_spaces.h). Opened on the same store.db, each with its own connection.
+  std::unique_ptr<Pager> engine_;
   std::unique_ptr<ConversationStore> store_;
+  std::string spaces_[2];  // Indexed by RecallTable.
   std::mutex mu_;
   bool closed_ = false;
   AgentRow agent_;
@@ -118,9 +115,6 @@ class ConversationMemoryImpl : public ConversationMemory {
   std::optional<size_t> pending_evict_;
   // Ids of queued assistant calls to the memory tools: their results are not searchable.
   std::set<std::string> memory_calls_;
-  VectorCache recall_vectors_;
-  VectorCache archival_vectors_;
-  size_t stored_dimension_ = 0;  // Size of the stored vectors; 0 while unknown.
   bool vectors_failing_ = false;
   uint64_t search_fallbacks_ = 0;
 };

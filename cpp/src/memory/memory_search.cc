@@ -1,181 +1,108 @@
-// Recall and archival search: BM25 keyword hits from the store and brute-force cosine over
-// the embeddings (mirrored in memory, caught up from the store before each search), fused by
-// reciprocal rank and cut into pages.
+// Recall and archival search through the engine: every searchable message is a page of the
+// agent's recall space and every passage one of its archival space (memory_spaces.h), so they
+// get the engine's BM25 index, hnswlib vectors and fusion; this file maps hits back to rows,
+// applies date ranges and cuts the results into pages.
 //
-// Vectors are computed lazily: rows are stored without one, and each search first embeds the
-// rows of its table that still lack one. So Append never waits for a remote embedder, and a
-// store opens while that embedder is down (keyword search still works). The store records
-// which embedder made its vectors; vectors of another embedder or size are dropped and
-// recomputed from the stored text, never compared with a query of a different space.
+// Rows are committed before their pages are put (two connections to one store.db: a page put
+// inside a row transaction would wait for it). A watermark in each space's record says how far
+// the pages go; catching up from it after every write and before every search means a crash
+// between the two never leaves a row unsearchable.
 #include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <utility>
 
 #include "memory/conversation_memory_impl.h"
-#include "util/rank_fusion.h"
+#include "memory/memory_spaces.h"
 #include "vmllm/backend_events.h"
 #include "vmllm/utf8.h"
 
 namespace vmllm {
 namespace {
 
-constexpr size_t kCandidates = 100;  // Per ranking list before fusion; results are paginated.
-constexpr size_t kEmbedBatch = 64;   // Rows embedded per call to the embedder.
-// Stores written before the embedder was recorded all used the default embedder.
-constexpr char kLegacyEmbedder[] = "hashing-256-v1";
-constexpr size_t kLegacyDimension = 256;
+constexpr size_t kCandidates = 100;  // Hits per search before paging.
+constexpr size_t kCatchUpBatch = 512;
 
-// The document search's setting: measured on LoCoMo, it serves conversations as well
-// (util/rank_fusion.h, BENCHMARKS.md).
-std::vector<int64_t> Fuse(const Embedder& embedder, std::vector<int64_t> keyword,
-                          std::vector<int64_t> vectors) {
-  const HybridFusion setting = HybridFusionFor(IsHashingEmbedder(embedder));
-  std::vector<int64_t> out;
-  for (const FusedKey& f : FuseHybrid(std::move(keyword), std::move(vectors), setting)) {
-    out.push_back(f.key);
+SearchMode EngineMode(RecallMode mode) {
+  switch (mode) {
+    case RecallMode::kKeyword: return SearchMode::kKeyword;
+    case RecallMode::kVector: return SearchMode::kVector;
+    case RecallMode::kHybrid: break;
   }
-  return out;
+  return SearchMode::kHybrid;
 }
 
 }  // namespace
 
-// REQUIRES: a transaction (Init's).
-Status ConversationMemoryImpl::AdoptEmbedderLocked() {
-  auto name = store_->GetMeta("embedder");
-  if (!name.ok()) return name.status();
-  auto dimension = store_->GetMeta("embedding_dimension");
-  if (!dimension.ok()) return dimension.status();
-  const std::string wanted = options_.embedder->Name();
-  if (name->has_value() && **name == wanted) {
-    stored_dimension_ = dimension->has_value() ? std::strtoull((*dimension)->c_str(), nullptr, 10)
-                                               : 0;
-    return Status();
-  }
-  if (!name->has_value() && wanted == kLegacyEmbedder) {
-    stored_dimension_ = kLegacyDimension;
-  } else {
-    // Another embedder's vectors (or, with no record, the default's): never compared with
-    // this one's queries. Dropped here; searches recompute them from the text.
-    VMLLM_RETURN_IF_ERROR(store_->ClearEmbeddings());
-    stored_dimension_ = 0;  // Set by the first search, once the embedder knows its size.
-  }
-  VMLLM_RETURN_IF_ERROR(store_->SetMeta("embedder", wanted));
-  return store_->SetMeta("embedding_dimension", std::to_string(stored_dimension_));
-}
-
-// Same embedder, another size (a remote model asked for other `dimensions`, or whose size was
-// unknown until now): the stored vectors are dropped. REQUIRES: Prepare() succeeded.
-Status ConversationMemoryImpl::MatchDimensionLocked() {
-  const size_t dim = options_.embedder->Dimension();
-  if (dim == stored_dimension_) return Status();
-  VMLLM_RETURN_IF_ERROR(store_->Begin());
-  Status s = [&]() -> Status {
-    auto stored = store_->GetMeta("embedding_dimension");  // Another process may have done it.
-    if (!stored.ok()) return stored.status();
-    if (stored->has_value() && std::strtoull((*stored)->c_str(), nullptr, 10) == dim) {
-      return Status();
-    }
-    VMLLM_RETURN_IF_ERROR(store_->ClearEmbeddings());
-    return store_->SetMeta("embedding_dimension", std::to_string(dim));
-  }();
-  if (s.ok()) s = store_->Commit();
-  if (!s.ok()) {
-    store_->Rollback();
-    return s;
-  }
-  stored_dimension_ = dim;
-  recall_vectors_ = VectorCache();
-  archival_vectors_ = VectorCache();
-  return Status();
-}
-
-Status ConversationMemoryImpl::EmbedPendingLocked(RecallTable table) {
-  VMLLM_RETURN_IF_ERROR(options_.embedder->Prepare());
-  VMLLM_RETURN_IF_ERROR(MatchDimensionLocked());
-  const size_t dim = options_.embedder->Dimension();
+Status ConversationMemoryImpl::CatchUpLocked(RecallTable table, bool from_start) {
+  const std::string& space = spaces_[static_cast<int>(table)];
+  auto record = engine_->LoadSpaceRecord(space);
+  if (!record.ok()) return record.status();
+  const int64_t synced = std::strtoll(record->state.c_str(), nullptr, 10);
+  int64_t after = from_start ? 0 : synced;
   while (true) {
-    std::vector<int64_t> ids;
-    std::vector<std::string> texts;
-    VMLLM_RETURN_IF_ERROR(store_->ForEachUnembedded(
-        table, options_.agent_id, kEmbedBatch, [&](int64_t id, std::string_view text) {
-          ids.push_back(id);
-          texts.emplace_back(text);
-        }));
-    if (ids.empty()) return Status();
-    std::vector<std::string_view> views(texts.begin(), texts.end());
-    std::vector<float> vectors(ids.size() * dim);
-    VMLLM_RETURN_IF_ERROR(options_.embedder->EmbedBatch(views, vectors.data()));
-    VMLLM_RETURN_IF_ERROR(store_->Begin());
-    Status s;
-    for (size_t i = 0; i < ids.size() && s.ok(); ++i) {
-      s = store_->SetEmbedding(table, ids[i], &vectors[i * dim], dim);
+    std::vector<PageWrite> pages;
+    auto last = store_->ForEachAfter(table, options_.agent_id, after, kCatchUpBatch,
+                                     [&](int64_t id, std::string_view text) {
+                                       pages.push_back({MemoryPageId(table, space, id),
+                                                        std::string(text)});
+                                     });
+    if (!last.ok()) return last.status();
+    if (*last == after) break;
+    if (!pages.empty()) {
+      auto put = engine_->PutPages(space, pages);  // Pages put before are left as they are.
+      if (!put.ok()) return put.status();
     }
-    if (s.ok()) s = store_->Commit();
-    if (!s.ok()) {
-      store_->Rollback();
-      return s;
-    }
-    if (ids.size() < kEmbedBatch) return Status();
+    after = *last;
   }
+  if (after <= synced) return Status();
+  // Losing the race to another writer is fine: it caught up as far, or the next call will.
+  auto saved = engine_->SaveSpaceRecord(space, record->version, std::to_string(after));
+  return saved.ok() ? Status() : saved.status();
 }
 
 Result<std::vector<std::string>> ConversationMemoryImpl::TextsToEmbed(size_t limit) {
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
-  std::vector<std::string> texts;
-  for (RecallTable table : {RecallTable::kMessages, RecallTable::kPassages}) {
-    if (texts.size() >= limit || EmbedPendingLocked(table).ok()) continue;
-    VMLLM_RETURN_IF_ERROR(store_->ForEachUnembedded(
-        table, options_.agent_id, limit - texts.size(),
-        [&](int64_t, std::string_view text) { texts.emplace_back(text); }));
-  }
-  return texts;
+  VMLLM_RETURN_IF_ERROR(CatchUpLocked(RecallTable::kMessages));
+  VMLLM_RETURN_IF_ERROR(CatchUpLocked(RecallTable::kPassages));
+  return engine_->TextsToEmbed(limit);
 }
 
-void ConversationMemoryImpl::NoteVectorFailureLocked(const Status& why) {
+void ConversationMemoryImpl::NoteVectorFailureLocked() {
   ++search_fallbacks_;
   if (vectors_failing_) return;
   vectors_failing_ = true;
-  PostBackendWarning("memory search by meaning unavailable (" + why.message() +
-                     "); recall and archival search use keywords alone until the embedder "
-                     "works again");
+  PostBackendWarning("memory search by meaning unavailable (the embedder failed); recall and "
+                     "archival search use keywords alone until the embedder works again");
 }
 
-Result<std::vector<int64_t>> ConversationMemoryImpl::VectorSearchLocked(
-    RecallTable table, VectorCache* cache, std::string_view query, size_t limit,
-    std::optional<double> start, std::optional<double> end) {
-  VMLLM_RETURN_IF_ERROR(EmbedPendingLocked(table));
-  const size_t dim = options_.embedder->Dimension();
-  std::vector<float> q(dim);
-  VMLLM_RETURN_IF_ERROR(options_.embedder->EmbedBatch({query}, q.data()));
-  if (cache->dimension != dim) {  // First search, or the dimension changed: start over.
-    *cache = VectorCache();
-    cache->dimension = dim;
-  }
-  VMLLM_RETURN_IF_ERROR(store_->ForEachEmbedding(
-      table, options_.agent_id, cache->last_id, dim,
-      [&](int64_t id, double created, const float* v) {
-        cache->ids.push_back(id);
-        cache->created.push_back(created);
-        cache->data.insert(cache->data.end(), v, v + dim);
-        cache->last_id = id;
-      }));
-  std::vector<std::pair<double, int64_t>> scored;
-  for (size_t i = 0; i < cache->ids.size(); ++i) {
-    if ((start && cache->created[i] < *start) || (end && cache->created[i] > *end)) continue;
-    const float* v = &cache->data[i * dim];
-    double dot = 0;
-    for (size_t d = 0; d < dim; ++d) dot += static_cast<double>(q[d]) * v[d];
-    if (dot > 0) scored.emplace_back(dot, cache->ids[i]);
-  }
-  size_t n = std::min(limit, scored.size());
-  std::partial_sort(scored.begin(), scored.begin() + n, scored.end(),
-                    [](const auto& a, const auto& b) {
-                      return a.first != b.first ? a.first > b.first : a.second > b.second;
-                    });
+Result<std::vector<int64_t>> ConversationMemoryImpl::SearchRowsLocked(
+    RecallTable table, std::string_view text, RecallMode mode, std::optional<double> start,
+    std::optional<double> end) {
+  VMLLM_RETURN_IF_ERROR(CatchUpLocked(table));
+  const std::string& space = spaces_[static_cast<int>(table)];
+  const uint64_t fallbacks = engine_->Stats(space).search_fallbacks;
   std::vector<int64_t> ids;
-  for (size_t i = 0; i < n; ++i) ids.push_back(scored[i].second);
+  for (size_t n = kCandidates;; n = std::min(n * 4, Pager::kMaxSearchResults)) {
+    auto hits = engine_->Search(text, n, EngineMode(mode), space);
+    if (!hits.ok()) return hits.status();
+    std::vector<int64_t> ranked;
+    for (const SearchHit& hit : *hits) {
+      if (auto id = MemoryRowId(table, space, hit.page_id)) ranked.push_back(*id);
+    }
+    // Also drops the page of a row deleted by a process that died before deleting the page.
+    auto kept = store_->Filter(table, options_.agent_id, ranked, start, end);
+    if (!kept.ok()) return kept.status();
+    ids = std::move(kept).value();
+    if (ids.size() >= kCandidates || hits->size() < n || n == Pager::kMaxSearchResults) break;
+  }
+  if (ids.size() > kCandidates) ids.resize(kCandidates);
+  if (engine_->Stats(space).search_fallbacks != fallbacks) {
+    NoteVectorFailureLocked();
+  } else if (mode != RecallMode::kKeyword) {
+    vectors_failing_ = false;
+  }
   return ids;
 }
 
@@ -206,40 +133,12 @@ Result<MemorySearchPage> ConversationMemoryImpl::SearchRecallLocked(const Recall
   if (q.start && q.end && *q.start > *q.end) {
     return Status::InvalidArgument("the start of the date range is after its end");
   }
-  std::vector<int64_t> ranked;
-  if (q.text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    auto ids = store_->MessagesInRange(options_.agent_id, q.start, q.end, 1000000);
-    if (!ids.ok()) return ids.status();
-    ranked = std::move(ids).value();
-  } else {
-    std::vector<int64_t> keyword, vectors;
-    if (q.mode != RecallMode::kVector) {
-      auto kw = store_->KeywordSearch(RecallTable::kMessages, options_.agent_id, q.text,
-                                      kCandidates, q.start, q.end);
-      if (!kw.ok()) return kw.status();
-      keyword = std::move(kw).value();
-    }
-    if (q.mode != RecallMode::kKeyword) {
-      auto vec = VectorSearchLocked(RecallTable::kMessages, &recall_vectors_, q.text, kCandidates,
-                                    q.start, q.end);
-      if (vec.ok()) {
-        vectors = std::move(vec).value();
-        vectors_failing_ = false;
-      } else if (q.mode == RecallMode::kVector) {
-        return vec.status();  // Nothing to fall back to.
-      } else {
-        NoteVectorFailureLocked(vec.status());  // Hybrid: the keyword list alone.
-      }
-    }
-    switch (q.mode) {
-      case RecallMode::kKeyword: ranked = std::move(keyword); break;
-      case RecallMode::kVector: ranked = std::move(vectors); break;
-      case RecallMode::kHybrid:
-        ranked = Fuse(*options_.embedder, std::move(keyword), std::move(vectors));
-        break;
-    }
-  }
-  return PageOfLocked(RecallTable::kMessages, ranked, q.page);
+  Result<std::vector<int64_t>> ranked =
+      q.text.find_first_not_of(" \t\r\n") == std::string::npos
+          ? store_->MessagesInRange(options_.agent_id, q.start, q.end, 1000000)
+          : SearchRowsLocked(RecallTable::kMessages, q.text, q.mode, q.start, q.end);
+  if (!ranked.ok()) return ranked.status();
+  return PageOfLocked(RecallTable::kMessages, *ranked, q.page);
 }
 
 Result<int64_t> ConversationMemoryImpl::ArchivalInsert(std::string_view text) {
@@ -254,13 +153,14 @@ Result<int64_t> ConversationMemoryImpl::ArchivalInsertLocked(std::string_view te
   }
   if (!IsValidUtf8(text)) return Status::InvalidArgument("the passage is not valid UTF-8");
   VMLLM_RETURN_IF_ERROR(store_->Begin());
-  // Embedded before the next search (EmbedPendingLocked).
-  auto id = store_->InsertPassage(options_.agent_id, text, options_.clock->Now(), {});
+  auto id = store_->InsertPassage(options_.agent_id, text, options_.clock->Now());
   Status s = id.ok() ? store_->Commit() : id.status();
   if (!s.ok()) {
     store_->Rollback();
     return s;
   }
+  // The row is stored: a failed put is retried by the next catch-up, not reported as a loss.
+  CatchUpLocked(RecallTable::kPassages);
   return id;
 }
 
@@ -273,20 +173,13 @@ Result<MemorySearchPage> ConversationMemoryImpl::ArchivalSearch(std::string_view
 
 Result<MemorySearchPage> ConversationMemoryImpl::ArchivalSearchLocked(std::string_view query,
                                                                       size_t page) {
-  auto kw = store_->KeywordSearch(RecallTable::kPassages, options_.agent_id, query, kCandidates,
-                                  std::nullopt, std::nullopt);
-  if (!kw.ok()) return kw.status();
-  auto vec = VectorSearchLocked(RecallTable::kPassages, &archival_vectors_, query, kCandidates,
-                                std::nullopt, std::nullopt);
-  if (!vec.ok()) {
-    NoteVectorFailureLocked(vec.status());
-    return PageOfLocked(RecallTable::kPassages, *kw, page);
+  if (query.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return PageOfLocked(RecallTable::kPassages, {}, page);  // Nothing to look for.
   }
-  vectors_failing_ = false;
-  return PageOfLocked(RecallTable::kPassages,
-                      Fuse(*options_.embedder, std::move(kw).value(), std::move(vec).value()),
-                      page);
+  auto ranked = SearchRowsLocked(RecallTable::kPassages, query, RecallMode::kHybrid,
+                                 std::nullopt, std::nullopt);
+  if (!ranked.ok()) return ranked.status();
+  return PageOfLocked(RecallTable::kPassages, *ranked, page);
 }
-
 
 }  // namespace vmllm

@@ -4,16 +4,13 @@
 
 #include <sqlite3.h>
 
-#include <cctype>
-#include <cerrno>
-#include <cstring>
 
 namespace vmllm {
 namespace {
 
 
+// Row ids are AUTOINCREMENT: a page id names its row, so an id is never used twice.
 const char* kSchema = R"sql(
-CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS agents(
   agent_id TEXT PRIMARY KEY, system TEXT NOT NULL, summary TEXT NOT NULL,
   warned INTEGER NOT NULL, warnings INTEGER NOT NULL, flushes INTEGER NOT NULL,
@@ -28,21 +25,15 @@ CREATE TABLE IF NOT EXISTS agent_blocks(
 CREATE TABLE IF NOT EXISTS messages(
   id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT NOT NULL, created REAL NOT NULL,
   role TEXT NOT NULL, kind INTEGER NOT NULL, tokens INTEGER NOT NULL,
-  in_queue INTEGER NOT NULL, json TEXT NOT NULL, text TEXT NOT NULL, embedding BLOB);
+  in_queue INTEGER NOT NULL, json TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_agent ON messages(agent_id, id);
 CREATE INDEX IF NOT EXISTS messages_queue ON messages(agent_id, in_queue, id);
 CREATE INDEX IF NOT EXISTS messages_created ON messages(agent_id, created);
-CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
-  text, content='messages', content_rowid='id', tokenize='porter unicode61');
 CREATE TABLE IF NOT EXISTS passages(
   id INTEGER PRIMARY KEY AUTOINCREMENT, agent_id TEXT NOT NULL, created REAL NOT NULL,
-  text TEXT NOT NULL, embedding BLOB);
+  text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS passages_agent ON passages(agent_id, id);
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-  text, content='passages', content_rowid='id', tokenize='porter unicode61');
-CREATE INDEX IF NOT EXISTS messages_unembedded ON messages(agent_id, id)
-  WHERE embedding IS NULL AND kind IN (0, 4);
-CREATE INDEX IF NOT EXISTS passages_unembedded ON passages(agent_id, id)
-  WHERE embedding IS NULL;
+CREATE TABLE IF NOT EXISTS memory_imports(source TEXT PRIMARY KEY, imported REAL NOT NULL);
 )sql";
 
 // A prepared statement that finalizes itself.
@@ -59,17 +50,6 @@ class Stmt {
   }
   void Int(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
   void Real(int i, double v) { sqlite3_bind_double(s_, i, v); }
-  void Blob(int i, const void* p, size_t n) {
-    sqlite3_bind_blob64(s_, i, p, n, SQLITE_TRANSIENT);
-  }
-  // NULL for an empty vector: "not computed yet".
-  void Vector(int i, const std::vector<float>& v) {
-    if (v.empty()) {
-      sqlite3_bind_null(s_, i);
-    } else {
-      Blob(i, v.data(), v.size() * sizeof(float));
-    }
-  }
   std::string ColText(int c) const {
     const void* p = sqlite3_column_blob(s_, c);
     return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(s_, c))
@@ -95,19 +75,21 @@ const char* TableName(RecallTable t) {
 
 Result<std::unique_ptr<ConversationStore>> ConversationStore::Open(const std::string& dir) {
   // WAL lets another agent's process read while this one writes.
-  auto db = OpenSqliteInStore(dir, "memory.db", "NORMAL");
+  auto db = OpenSqliteInStore(dir, "store.db", "NORMAL");
   if (!db.ok()) return db.status();
   std::unique_ptr<ConversationStore> store(new ConversationStore());
   store->db_ = *db;
-  const std::string file = dir + "/memory.db";
+  const std::string file = dir + "/store.db";
   store->file_ = file;
   VMLLM_RETURN_IF_ERROR(store->Begin());
   Status s = store->Exec(kSchema);
   if (!s.ok()) {
     store->Rollback();
-    return Status::StorageError("'" + file + "' is not a vmllm memory store: " + s.message());
+    return Status::StorageError("'" + file + "' cannot hold conversation memory: " +
+                                s.message());
   }
   VMLLM_RETURN_IF_ERROR(store->Commit());
+  VMLLM_RETURN_IF_ERROR(store->ImportMemoryDb(dir));
   return store;
 }
 
@@ -142,25 +124,6 @@ Status ConversationStore::Commit() {
 }
 void ConversationStore::Rollback() {
   if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
-}
-
-Result<std::optional<std::string>> ConversationStore::GetMeta(std::string_view name) {
-  Stmt s(db_, "SELECT value FROM meta WHERE name = ?");
-  if (!s.ok()) return Error("get meta");
-  s.Text(1, name);
-  int rc = sqlite3_step(s.get());
-  if (rc == SQLITE_DONE) return std::optional<std::string>();
-  if (rc != SQLITE_ROW) return Error("get meta");
-  return std::optional<std::string>(s.ColText(0));
-}
-
-Status ConversationStore::SetMeta(std::string_view name, std::string_view value) {
-  Stmt s(db_, "INSERT OR REPLACE INTO meta(name, value) VALUES(?, ?)");
-  if (!s.ok()) return Error("set meta");
-  s.Text(1, name);
-  s.Text(2, value);
-  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("set meta");
-  return Status();
 }
 
 Result<std::optional<AgentRow>> ConversationStore::LoadAgent(std::string_view agent_id) {
@@ -267,10 +230,9 @@ Result<std::vector<MemoryBlock>> ConversationStore::AgentBlocks(std::string_view
   return out;
 }
 
-Result<int64_t> ConversationStore::InsertMessage(std::string_view agent_id, const MessageRow& r,
-                                                 const std::vector<float>& embedding) {
-  Stmt s(db_, "INSERT INTO messages(agent_id, created, role, kind, tokens, in_queue, json, text, "
-              "embedding) VALUES(?,?,?,?,?,1,?,?,?)");
+Result<int64_t> ConversationStore::InsertMessage(std::string_view agent_id, const MessageRow& r) {
+  Stmt s(db_, "INSERT INTO messages(agent_id, created, role, kind, tokens, in_queue, json, text) "
+              "VALUES(?,?,?,?,?,1,?,?)");
   if (!s.ok()) return Error("insert message");
   s.Text(1, agent_id);
   s.Real(2, r.created);
@@ -279,15 +241,8 @@ Result<int64_t> ConversationStore::InsertMessage(std::string_view agent_id, cons
   s.Int(5, r.tokens);
   s.Text(6, r.json);
   s.Text(7, r.text);
-  s.Vector(8, embedding);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("insert message");
-  int64_t id = sqlite3_last_insert_rowid(db_);
-  Stmt index(db_, "INSERT INTO messages_fts(rowid, text) VALUES(?, ?)");
-  if (!index.ok()) return Error("index message");
-  index.Int(1, id);
-  index.Text(2, r.text);
-  if (sqlite3_step(index.get()) != SQLITE_DONE) return Error("index message");
-  return id;
+  return sqlite3_last_insert_rowid(db_);
 }
 
 Result<std::vector<MessageRow>> ConversationStore::QueueMessages(std::string_view agent_id) {
@@ -312,13 +267,7 @@ Result<std::vector<MessageRow>> ConversationStore::QueueMessages(std::string_vie
   return out;
 }
 
-Status ConversationStore::DeleteMessage(int64_t id, std::string_view text) {
-  // messages_fts is an external-content index: its entry goes by the text it indexed.
-  Stmt unindex(db_, "INSERT INTO messages_fts(messages_fts, rowid, text) VALUES('delete', ?, ?)");
-  if (!unindex.ok()) return Error("unindex message");
-  unindex.Int(1, id);
-  unindex.Text(2, text);
-  if (sqlite3_step(unindex.get()) != SQLITE_DONE) return Error("unindex message");
+Status ConversationStore::DeleteMessage(int64_t id) {
   Stmt s(db_, "DELETE FROM messages WHERE id = ?");
   if (!s.ok()) return Error("delete message");
   s.Int(1, id);
@@ -353,111 +302,77 @@ Result<uint64_t> ConversationStore::CountKind(std::string_view agent_id, Message
   return static_cast<uint64_t>(s.ColInt(0));
 }
 
+Result<uint64_t> ConversationStore::CountSearchable(RecallTable table,
+                                                   std::string_view agent_id) {
+  const std::string sql = std::string("SELECT COUNT(*) FROM ") + TableName(table) +
+                          " WHERE agent_id = ? AND text != ''" + SaidFilter(table, "kind");
+  Stmt s(db_, sql.c_str());
+  if (!s.ok()) return Error("count");
+  s.Text(1, agent_id);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return Error("count");
+  return static_cast<uint64_t>(s.ColInt(0));
+}
+
 Result<int64_t> ConversationStore::InsertPassage(std::string_view agent_id, std::string_view text,
-                                                 double created,
-                                                 const std::vector<float>& embedding) {
-  Stmt s(db_, "INSERT INTO passages(agent_id, created, text, embedding) VALUES(?,?,?,?)");
+                                                 double created) {
+  Stmt s(db_, "INSERT INTO passages(agent_id, created, text) VALUES(?,?,?)");
   if (!s.ok()) return Error("insert passage");
   s.Text(1, agent_id);
   s.Real(2, created);
   s.Text(3, text);
-  s.Vector(4, embedding);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("insert passage");
-  int64_t id = sqlite3_last_insert_rowid(db_);
-  Stmt index(db_, "INSERT INTO passages_fts(rowid, text) VALUES(?, ?)");
-  if (!index.ok()) return Error("index passage");
-  index.Int(1, id);
-  index.Text(2, text);
-  if (sqlite3_step(index.get()) != SQLITE_DONE) return Error("index passage");
-  return id;
+  return sqlite3_last_insert_rowid(db_);
 }
 
-Result<std::vector<int64_t>> ConversationStore::KeywordSearch(
-    RecallTable table, std::string_view agent_id, std::string_view query, size_t limit,
-    std::optional<double> start, std::optional<double> end) {
-  std::vector<int64_t> ids;
-  std::string match = Fts5AnyWordQuery(query);
-  if (match.empty()) return ids;
-  const char* t = TableName(table);
-  std::string sql = std::string("SELECT r.id FROM ") + t + "_fts f JOIN " + t +
-                    " r ON r.id = f.rowid WHERE " + t + "_fts MATCH ?1 AND r.agent_id = ?2 " +
-                    "AND r.created >= ?3 AND r.created <= ?4" +
-                    SaidFilter(table, "r.kind") +
-                    " ORDER BY bm25(" + t + "_fts) LIMIT ?5";
+Result<int64_t> ConversationStore::ForEachAfter(
+    RecallTable table, std::string_view agent_id, int64_t after, size_t limit,
+    const std::function<void(int64_t, std::string_view)>& fn) {
+  const std::string sql = table == RecallTable::kMessages
+                              ? "SELECT id, text, kind IN (0, 4) FROM messages "
+                                "WHERE agent_id = ? AND id > ? ORDER BY id LIMIT ?"
+                              : "SELECT id, text, 1 FROM passages "
+                                "WHERE agent_id = ? AND id > ? ORDER BY id LIMIT ?";
   Stmt s(db_, sql.c_str());
-  if (!s.ok()) return Error("keyword search");
-  s.Text(1, match);
-  s.Text(2, agent_id);
-  s.Real(3, start.value_or(-1e300));
-  s.Real(4, end.value_or(1e300));
-  s.Int(5, static_cast<int64_t>(limit));
-  int rc;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) ids.push_back(s.ColInt(0));
-  if (rc != SQLITE_DONE) return Error("keyword search");
-  return ids;
-}
-
-Status ConversationStore::ForEachEmbedding(
-    RecallTable table, std::string_view agent_id, int64_t after, size_t dimension,
-    const std::function<void(int64_t, double, const float*)>& fn) {
-  std::string sql = std::string("SELECT id, created, embedding FROM ") + TableName(table) +
-                    " WHERE agent_id = ? AND id > ?" +
-                    SaidFilter(table, "kind") + " ORDER BY id";
-  Stmt s(db_, sql.c_str());
-  if (!s.ok()) return Error("embeddings");
+  if (!s.ok()) return Error("rows after");
   s.Text(1, agent_id);
   s.Int(2, after);
-  std::vector<float> v(dimension);
+  s.Int(3, static_cast<int64_t>(limit));
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    if (sqlite3_column_type(s.get(), 2) == SQLITE_NULL) return Status();  // Not computed yet.
-    const void* p = sqlite3_column_blob(s.get(), 2);
-    size_t n = static_cast<size_t>(sqlite3_column_bytes(s.get(), 2));
-    // A vector from another embedder (another dimension) is skipped rather than misread.
-    if (!p || n != dimension * sizeof(float)) continue;
-    std::memcpy(v.data(), p, n);
-    fn(s.ColInt(0), s.ColReal(1), v.data());
-  }
-  if (rc != SQLITE_DONE) return Error("embeddings");
-  return Status();
-}
-
-Status ConversationStore::ForEachUnembedded(
-    RecallTable table, std::string_view agent_id, size_t limit,
-    const std::function<void(int64_t, std::string_view)>& fn) {
-  // Written as the partial indexes' WHERE clauses, so that SQLite uses them.
-  std::string sql = std::string("SELECT id, text FROM ") + TableName(table) +
-                    " WHERE agent_id = ? AND embedding IS NULL" +
-                    (table == RecallTable::kMessages ? " AND kind IN (0, 4)" : "") +
-                    " ORDER BY id LIMIT ?";
-  Stmt s(db_, sql.c_str());
-  if (!s.ok()) return Error("unembedded rows");
-  s.Text(1, agent_id);
-  s.Int(2, static_cast<int64_t>(limit));
-  int rc;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    after = s.ColInt(0);
     const std::string text = s.ColText(1);
-    fn(s.ColInt(0), text);
+    // An empty text has nothing to find by words or by meaning.
+    if (s.ColInt(2) && !text.empty()) fn(after, text);
   }
-  if (rc != SQLITE_DONE) return Error("unembedded rows");
-  return Status();
+  if (rc != SQLITE_DONE) return Error("rows after");
+  return after;
 }
 
-Status ConversationStore::SetEmbedding(RecallTable table, int64_t id, const float* vector,
-                                       size_t dimension) {
-  std::string sql = std::string("UPDATE ") + TableName(table) + " SET embedding = ? WHERE id = ?";
+Result<std::vector<int64_t>> ConversationStore::Filter(RecallTable table,
+                                                       std::string_view agent_id,
+                                                       const std::vector<int64_t>& ids,
+                                                       std::optional<double> start,
+                                                       std::optional<double> end) {
+  const std::string sql = std::string("SELECT 1 FROM ") + TableName(table) +
+                          " WHERE id = ? AND agent_id = ? AND created >= ? AND created <= ?" +
+                          SaidFilter(table, "kind");
   Stmt s(db_, sql.c_str());
-  if (!s.ok()) return Error("set embedding");
-  s.Blob(1, vector, dimension * sizeof(float));
-  s.Int(2, id);
-  if (sqlite3_step(s.get()) != SQLITE_DONE) return Error("set embedding");
-  return Status();
-}
-
-Status ConversationStore::ClearEmbeddings() {
-  Status s = Exec("UPDATE messages SET embedding = NULL WHERE embedding IS NOT NULL;"
-                  "UPDATE passages SET embedding = NULL WHERE embedding IS NOT NULL;");
-  return s.ok() ? s : Error("clear embeddings");
+  if (!s.ok()) return Error("filter");
+  std::vector<int64_t> out;
+  for (int64_t id : ids) {
+    sqlite3_reset(s.get());
+    s.Int(1, id);
+    s.Text(2, agent_id);
+    s.Real(3, start.value_or(-1e300));
+    s.Real(4, end.value_or(1e300));
+    int rc = sqlite3_step(s.get());
+    if (rc == SQLITE_ROW) {
+      out.push_back(id);
+    } else if (rc != SQLITE_DONE) {
+      return Error("filter");
+    }
+  }
+  return out;
 }
 
 Result<std::vector<MemoryHit>> ConversationStore::Fetch(RecallTable table,

@@ -1,15 +1,19 @@
-// ConversationStore: the SQLite adapter behind ConversationMemory, in its own file
-// `<dir>/memory.db` (WAL), apart from the page store's `store.db`.
+// ConversationStore: the SQLite adapter behind ConversationMemory, in the tables of its own in
+// the engine's `<dir>/store.db` (own connection, WAL), next to the page store's tables, which it
+// never touches.
 //
 // Tables: agents (system instructions, recursive summary, counters), blocks (keyed by block id,
 // so agents can share one), agent_blocks (an agent's label -> block id), messages (recall
 // storage: every message, with an in_queue flag marking the FIFO queue) and passages (archival
-// storage), each with an FTS5 index and a float32 embedding blob. The embedding is NULL until
-// the memory layer computes it (lazily, before a search), and the meta table names the
-// embedder whose vectors the blobs hold.
+// storage). Searching them is the engine's: the memory layer puts the searchable rows into its
+// spaces as pages (memory_spaces.h).
+//
+// A `<dir>/memory.db` of the earlier layout (the conversation tables in a file of their own) is
+// imported on open, once (conversation_store_import.cc).
 //
 // Thread safety: none of its own; ConversationMemory serialises calls. Several processes may
-// open one file: SQLite serialises their writers (BEGIN IMMEDIATE, 30 s busy timeout).
+// open one file: SQLite serialises their writers (BEGIN IMMEDIATE, 30 s busy timeout). Never
+// call the engine inside a transaction: its writes would wait for this connection's lock.
 #ifndef VMLLM_STORE_CONVERSATION_STORE_H_
 #define VMLLM_STORE_CONVERSATION_STORE_H_
 
@@ -76,7 +80,7 @@ class ConversationStore {
   ConversationStore(const ConversationStore&) = delete;
   ConversationStore& operator=(const ConversationStore&) = delete;
 
-  // Begin and Commit fail with StorageError when `memory.db` was deleted or replaced while
+  // Begin and Commit fail with StorageError when `store.db` was deleted or replaced while
   // open; a failed Commit rolls the transaction back.
   Status Begin();
   Status Commit();
@@ -92,42 +96,31 @@ class ConversationStore {
   // The agent's blocks in attachment order, with the labels it gave them.
   Result<std::vector<MemoryBlock>> AgentBlocks(std::string_view agent_id);
 
-  // A meta entry (e.g. "embedder"); std::nullopt when it was never set.
-  Result<std::optional<std::string>> GetMeta(std::string_view name);
-  Status SetMeta(std::string_view name, std::string_view value);
-
-  // An empty `embedding` stores NULL: the vector is computed later (SetEmbedding).
-  Result<int64_t> InsertMessage(std::string_view agent_id, const MessageRow& row,
-                                const std::vector<float>& embedding);
+  Result<int64_t> InsertMessage(std::string_view agent_id, const MessageRow& row);
   Result<std::vector<MessageRow>> QueueMessages(std::string_view agent_id);
-  // Deletes one message and its keyword index entry (`text` must be the stored text): only to
-  // write a queue's tail again in another order, inside a transaction.
-  Status DeleteMessage(int64_t id, std::string_view text);
+  // Deletes one message: only to write a queue's tail again in another order, inside a
+  // transaction.
+  Status DeleteMessage(int64_t id);
   // Takes messages with id <= last_id out of the queue (they stay in recall storage).
   Status EvictThrough(std::string_view agent_id, int64_t last_id);
   Result<uint64_t> Count(RecallTable table, std::string_view agent_id);
   Result<uint64_t> CountKind(std::string_view agent_id, MessageKind kind);
+  // Rows ForEachAfter passes on: the pages the agent's space should have.
+  Result<uint64_t> CountSearchable(RecallTable table, std::string_view agent_id);
 
-  Result<int64_t> InsertPassage(std::string_view agent_id, std::string_view text, double created,
-                                const std::vector<float>& embedding);
+  Result<int64_t> InsertPassage(std::string_view agent_id, std::string_view text, double created);
 
-  // BM25 keyword search; ids best first. Messages of the kinds IsSaid accepts only.
-  Result<std::vector<int64_t>> KeywordSearch(RecallTable table, std::string_view agent_id,
-                                             std::string_view query, size_t limit,
-                                             std::optional<double> start,
-                                             std::optional<double> end);
-  // Calls fn(id, created, vector) for rows with id > after (IsSaid kinds only), in id order,
-  // stopping before the first row whose vector is not computed yet (so a cache that remembers
-  // the last id it saw never skips it); rows whose vector has another size are skipped.
-  Status ForEachEmbedding(RecallTable table, std::string_view agent_id, int64_t after,
-                          size_t dimension,
-                          const std::function<void(int64_t, double, const float*)>& fn);
-  // Calls fn(id, text) for up to `limit` rows (IsSaid kinds) without a vector, in id order.
-  Status ForEachUnembedded(RecallTable table, std::string_view agent_id, size_t limit,
-                           const std::function<void(int64_t, std::string_view)>& fn);
-  Status SetEmbedding(RecallTable table, int64_t id, const float* vector, size_t dimension);
-  // Drops every vector of both tables, for every agent (another embedder's, or another size).
-  Status ClearEmbeddings();
+  // Calls fn(id, text) for the agent's searchable rows (IsSaid kinds, non-empty text) with
+  // id > after, in id order, among the next `limit` rows; returns the last id it looked at
+  // (`after` when there were none).
+  Result<int64_t> ForEachAfter(RecallTable table, std::string_view agent_id, int64_t after,
+                               size_t limit,
+                               const std::function<void(int64_t, std::string_view)>& fn);
+  // The ids of `ids` (in their order) that are the agent's searchable rows, created in
+  // [start, end].
+  Result<std::vector<int64_t>> Filter(RecallTable table, std::string_view agent_id,
+                                      const std::vector<int64_t>& ids,
+                                      std::optional<double> start, std::optional<double> end);
   // Rows by id, in the order given (missing ids skipped).
   Result<std::vector<MemoryHit>> Fetch(RecallTable table, const std::vector<int64_t>& ids);
   // Messages (IsSaid kinds) in [start, end], oldest first.
@@ -139,6 +132,8 @@ class ConversationStore {
   ConversationStore() = default;
   Status Exec(const char* sql);
   Status Error(const char* what) const;
+  // Imports `<dir>/memory.db` (conversation_store_import.cc).
+  Status ImportMemoryDb(const std::string& dir);
   sqlite3* db_ = nullptr;
   std::string file_;
 };
