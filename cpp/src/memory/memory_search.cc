@@ -38,8 +38,8 @@ Status ConversationMemoryImpl::CatchUpLocked(RecallTable table, bool from_start)
   const std::string& space = spaces_[static_cast<int>(table)];
   auto record = engine_->LoadSpaceRecord(space);
   if (!record.ok()) return record.status();
-  const int64_t synced = std::strtoll(record->state.c_str(), nullptr, 10);
-  int64_t after = from_start ? 0 : synced;
+  int64_t version = record->version;
+  int64_t after = from_start ? 0 : std::strtoll(record->state.c_str(), nullptr, 10);
   while (true) {
     std::vector<PageWrite> pages;
     auto last = store_->ForEachAfter(table, options_.agent_id, after, kCatchUpBatch,
@@ -48,17 +48,15 @@ Status ConversationMemoryImpl::CatchUpLocked(RecallTable table, bool from_start)
                                                         std::string(text)});
                                      });
     if (!last.ok()) return last.status();
-    if (*last == after) break;
-    if (!pages.empty()) {
-      auto put = engine_->PutPages(space, pages);  // Pages put before are left as they are.
-      if (!put.ok()) return put.status();
-    }
+    if (*last == after) return Status();
     after = *last;
+    // Pages and watermark in one transaction (pages put before are left as they are).
+    auto saved = engine_->PutPagesAndRecord(space, pages, version, std::to_string(after));
+    if (!saved.ok()) return saved.status();
+    // Losing the race to another writer is fine: it caught up as far, or the next call will.
+    if (!*saved) return Status();
+    ++version;
   }
-  if (after <= synced) return Status();
-  // Losing the race to another writer is fine: it caught up as far, or the next call will.
-  auto saved = engine_->SaveSpaceRecord(space, record->version, std::to_string(after));
-  return saved.ok() ? Status() : saved.status();
 }
 
 Result<std::vector<std::string>> ConversationMemoryImpl::TextsToEmbed(size_t limit) {
