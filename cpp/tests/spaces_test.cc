@@ -58,6 +58,23 @@ TEST(Spaces, PutPagesRefusesIdsOutsideTheSpaceAndBadNames) {
   EXPECT_EQ(pager->PageCount("stream:a"), 0u);  // A refused batch writes nothing.
 }
 
+TEST(Spaces, DocumentCallsNeverReplaceOrDeleteAnotherSpacesPages) {
+  TempDir dir;
+  auto pager = Open(dir.path());
+  ASSERT_TRUE(pager->PutPages("stream:a", {{"stream:a/p-1", "the session's page"},
+                                           {"stream:a/p-2", "another page"}})
+                  .ok());
+  // A document id spelled like a session page's id names a document, nothing else.
+  ASSERT_TRUE(pager->Ingest("stream:a/p-1", "a hostile document").ok());
+  EXPECT_EQ(*pager->Delete("stream:a/p-2"), 0u);
+  EXPECT_EQ(*pager->ReadPage("stream:a/p-1"), "the session's page");
+  EXPECT_EQ(*pager->ReadPage("stream:a/p-2"), "another page");
+  EXPECT_EQ(pager->PageCount("stream:a"), 2u);
+  EXPECT_EQ(*pager->Delete("stream:a/p-1"), 1u);  // The document itself.
+  EXPECT_EQ(pager->PageCount(), 0u);
+  EXPECT_EQ(pager->PageCount("stream:a"), 2u);
+}
+
 TEST(Spaces, SearchStaysInsideTheSpaceItWasAskedFor) {
   TempDir dir;
   auto pager = Open(dir.path());

@@ -311,15 +311,17 @@ Result<PageKey> DiskStore::InsertPage(const PageRecord& r, std::string_view text
   return key;
 }
 
-Result<std::vector<PageKey>> DiskStore::DeleteDocument(std::string_view doc_id) {
-  return DeletePages("SELECT key, text FROM pages WHERE doc_id = ?",
-                     "DELETE FROM pages WHERE doc_id = ?", doc_id);
+Result<std::vector<PageKey>> DiskStore::DeleteDocument(std::string_view doc_id,
+                                                       std::string_view space) {
+  // In its own space only: a document id spelled "stream:<s>/<page>" never reaches a session.
+  return DeletePages("SELECT key, text FROM pages WHERE doc_id = ?1 AND space = ?2",
+                     "DELETE FROM pages WHERE doc_id = ?1 AND space = ?2", {doc_id, space});
 }
 
 Result<std::vector<PageKey>> DiskStore::DeleteSpace(std::string_view space) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto keys = DeletePages("SELECT key, text FROM pages WHERE space = ?",
-                          "DELETE FROM pages WHERE space = ?", space);
+                          "DELETE FROM pages WHERE space = ?", {space});
   if (!keys.ok()) return keys;
   auto state = Prepare("DELETE FROM space_state WHERE space = ?");
   if (!state.ok()) return state.status();
@@ -329,8 +331,8 @@ Result<std::vector<PageKey>> DiskStore::DeleteSpace(std::string_view space) {
   return keys;
 }
 
-Result<std::vector<PageKey>> DiskStore::DeletePages(const char* kSelect, const char* kDelete,
-                                                    std::string_view value) {
+Result<std::vector<PageKey>> DiskStore::DeletePages(
+    const char* kSelect, const char* kDelete, std::initializer_list<std::string_view> values) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   // External-content FTS5 needs the old text to remove a row's terms.
   static const char* kUnindex =
@@ -346,7 +348,8 @@ Result<std::vector<PageKey>> DiskStore::DeletePages(const char* kSelect, const c
   std::vector<PageKey> keys;
   {
     StatementScope scope(*select);
-    BindText(*select, 1, value);
+    int i = 0;
+    for (std::string_view value : values) BindText(*select, ++i, value);
     int rc;
     while ((rc = sqlite3_step(*select)) == SQLITE_ROW) {
       PageKey key = sqlite3_column_int64(*select, 0);
@@ -362,7 +365,8 @@ Result<std::vector<PageKey>> DiskStore::DeletePages(const char* kSelect, const c
     if (rc != SQLITE_DONE) return Error("select pages to delete");
   }
   StatementScope scope(*del);
-  BindText(*del, 1, value);
+  int i = 0;
+  for (std::string_view value : values) BindText(*del, ++i, value);
   if (sqlite3_step(*del) != SQLITE_DONE) return Error("delete pages");
   auto log = Prepare("INSERT INTO deleted_pages(key) VALUES(?)");
   if (!log.ok()) return log.status();
