@@ -25,6 +25,24 @@ def rewrite(store: Path, turns: int) -> str:
         return out.decode() if isinstance(out, bytes) else out
 
 
+@pytest.mark.parametrize("version", [-1, 0, 2**63 - 1, 2**62 + 1, "seven", 1.5, None])
+def test_a_damaged_record_version_starts_the_session_afresh_and_it_keeps_paging(
+        tmp_path: Path, version: object) -> None:
+    store = tmp_path / "store"
+    assert STUB.search(rewrite(store, 6))
+    with sqlite3.connect(store / "store.db") as db:
+        if version is None:  # NOT NULL: a row of garbage takes its place instead.
+            db.execute("UPDATE space_state SET version = x'00ff'")
+        else:
+            db.execute("UPDATE space_state SET version = ?", (version,))
+    # Before the fix every rewrite lost the compare-and-swap to the damaged row, forever.
+    for turns in (7, 8):
+        assert STUB.search(rewrite(store, turns))
+    with sqlite3.connect(store / "store.db") as db:
+        (stored,), = db.execute("SELECT version FROM space_state").fetchall()
+    assert isinstance(stored, int) and 1 <= stored <= 3
+
+
 def test_a_document_id_spelled_like_a_session_page_never_touches_the_page(
         tmp_path: Path) -> None:
     with VirtualMemory(tmp_path / "store") as vm:

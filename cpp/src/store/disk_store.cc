@@ -592,9 +592,16 @@ Result<std::vector<std::pair<PageKey, double>>> DiskStore::KeywordSearch(std::st
   return hits;
 }
 
+// A stored version outside 1..2^62 (hand-edited, or a damaged row: negative, 0, text, a value
+// whose +1 overflows) reads as 0, "nothing stored", so the next writer starts the space's
+// record afresh instead of losing every compare-and-swap to it forever.
+#define VMLLM_SPACE_VERSION_VALID \
+  "typeof(version) = 'integer' AND version BETWEEN 1 AND 4611686018427387904"
+#define VMLLM_SPACE_VERSION "CASE WHEN " VMLLM_SPACE_VERSION_VALID " THEN version ELSE 0 END"
+
 Result<SpaceState> DiskStore::GetSpaceState(std::string_view space) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  auto stmt = Prepare("SELECT version, state FROM space_state WHERE space = ?");
+  auto stmt = Prepare("SELECT " VMLLM_SPACE_VERSION ", state FROM space_state WHERE space = ?");
   if (!stmt.ok()) return stmt.status();
   StatementScope scope(*stmt);
   BindText(*stmt, 1, space);
@@ -611,7 +618,7 @@ Result<SpaceState> DiskStore::GetSpaceState(std::string_view space) {
 
 Result<int64_t> DiskStore::GetSpaceStateVersion(std::string_view space) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  auto stmt = Prepare("SELECT version FROM space_state WHERE space = ?");
+  auto stmt = Prepare("SELECT " VMLLM_SPACE_VERSION " FROM space_state WHERE space = ?");
   if (!stmt.ok()) return stmt.status();
   StatementScope scope(*stmt);
   BindText(*stmt, 1, space);
@@ -625,9 +632,11 @@ Result<bool> DiskStore::PutSpaceState(std::string_view space, int64_t expected_v
                                       std::string_view state) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   // One statement each, so the compare and the swap are atomic without a transaction.
+  // Version 0 also takes the place of a damaged row, which every reader sees as version 0.
   auto stmt = expected_version == 0
-                  ? Prepare("INSERT OR IGNORE INTO space_state(space, version, state) "
-                            "VALUES(?1, 1, ?3)")
+                  ? Prepare("INSERT OR REPLACE INTO space_state(space, version, state) "
+                            "SELECT ?1, 1, ?3 WHERE NOT EXISTS (SELECT 1 FROM space_state "
+                            "WHERE space = ?1 AND " VMLLM_SPACE_VERSION_VALID ")")
                   : Prepare("UPDATE space_state SET version = ?2 + 1, state = ?3 "
                             "WHERE space = ?1 AND version = ?2");
   if (!stmt.ok()) return stmt.status();
