@@ -70,6 +70,12 @@ TEST(Spaces, DocumentCallsNeverReplaceOrDeleteAnotherSpacesPages) {
   EXPECT_EQ(*pager->ReadPage("stream:a/p-1"), "the session's page");
   EXPECT_EQ(*pager->ReadPage("stream:a/p-2"), "another page");
   EXPECT_EQ(pager->PageCount("stream:a"), 2u);
+  // Nor does a put reach the document's page, whose id is spelled like one of the space's.
+  for (const std::string& text : {"other text", "a hostile document"}) {
+    auto put = pager->PutPages("stream:a", {{"stream:a/p-1::chunk_0000", text}});
+    EXPECT_EQ(put.status().code(), StatusCode::kInvalidArgument) << put.status().ToString();
+  }
+  EXPECT_EQ(*pager->ReadPage("stream:a/p-1::chunk_0000"), "a hostile document");
   EXPECT_EQ(*pager->Delete("stream:a/p-1"), 1u);  // The document itself.
   EXPECT_EQ(pager->PageCount(), 0u);
   EXPECT_EQ(pager->PageCount("stream:a"), 2u);
