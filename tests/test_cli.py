@@ -64,6 +64,10 @@ def test_stats_reports_a_proxy_sessions_space_beside_the_documents(tmp_path, cap
     assert "other spaces: stream:s1 (1 pages)" in out
     assert main(["stats", "--store", store, "--space", "stream:s1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["total_pages"] == 1
+    # A mistyped space is an error naming the spaces there are, not a report of zeros.
+    assert main(["stats", "--store", store, "--space", "stream:s2"]) == 2
+    err = capsys.readouterr().err
+    assert "no space 'stream:s2'" in err and "stream:s1" in err
 
 
 def test_commands_on_a_missing_store_or_page_fail_clearly(tmp_path, capsys):

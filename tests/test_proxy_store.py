@@ -196,3 +196,25 @@ def test_a_long_session_keeps_the_proxys_memory_bounded(tmp_path: Path,
         assert grown < passed / 4, f"RSS grew {grown / 1e6:.1f} MB over {passed / 1e6:.0f} MB"
     finally:
         stop(proc)
+
+
+def test_a_store_deleted_under_the_proxy_still_forwards_and_closes_cleanly(
+        tmp_path: Path, upstream: Upstream, caplog: pytest.LogCaptureFixture) -> None:
+    store = tmp_path / "gone"
+    p = PagingProxy(upstream.url, port=0, store=str(store), l2="memory")
+    threading.Thread(target=p.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        history = openai_history()
+        upstream.script.append(completion("ok"))
+        post(p.server_address[1], {"model": "m", "messages": history})
+        shutil.rmtree(store)
+        history.append({"role": "user", "content": "and now?"})
+        upstream.script.append(completion("still ok"))
+        answer = post(p.server_address[1], {"model": "m", "messages": history})
+        assert answer["choices"][0]["message"]["content"] == "still ok"
+        assert upstream.received[-1]["body"]["messages"] == history  # Forwarded unchanged.
+    finally:
+        p.shutdown()
+        with caplog.at_level("WARNING", logger="vmllm"):
+            p.server_close()  # Ctrl-C of `vmllm proxy` ends here: a warning, not a traceback.
+    assert any("closing the session store" in r.getMessage() for r in caplog.records)

@@ -66,7 +66,7 @@ TEST(DiskStore, DeleteDocumentRemovesPagesSwapCopiesAndIndexRows) {
   ASSERT_TRUE(store->Commit().ok());
   ASSERT_TRUE(store->SwapPut(a, "alpha quokka").ok());
   ASSERT_TRUE(store->Begin().ok());
-  auto removed = store->DeleteDocument("doc");
+  auto removed = store->DeleteDocument("doc", "doc");
   ASSERT_TRUE(store->Commit().ok());
   EXPECT_EQ(*removed, (std::vector<PageKey>{a}));
   EXPECT_FALSE(*store->SwapContains(a));
@@ -111,7 +111,7 @@ TEST(DiskStore, KeysAreNeverReused) {
   auto store = OpenStore(dir.path());
   ASSERT_TRUE(store->Begin().ok());
   PageKey first = *store->InsertPage(Record("doc", 0), "one");
-  ASSERT_TRUE(store->DeleteDocument("doc").ok());
+  ASSERT_TRUE(store->DeleteDocument("doc", "doc").ok());
   PageKey second = *store->InsertPage(Record("doc", 0), "two");
   ASSERT_TRUE(store->Commit().ok());
   EXPECT_GT(second, first);

@@ -58,6 +58,29 @@ TEST(Spaces, PutPagesRefusesIdsOutsideTheSpaceAndBadNames) {
   EXPECT_EQ(pager->PageCount("stream:a"), 0u);  // A refused batch writes nothing.
 }
 
+TEST(Spaces, DocumentCallsNeverReplaceOrDeleteAnotherSpacesPages) {
+  TempDir dir;
+  auto pager = Open(dir.path());
+  ASSERT_TRUE(pager->PutPages("stream:a", {{"stream:a/p-1", "the session's page"},
+                                           {"stream:a/p-2", "another page"}})
+                  .ok());
+  // A document id spelled like a session page's id names a document, nothing else.
+  ASSERT_TRUE(pager->Ingest("stream:a/p-1", "a hostile document").ok());
+  EXPECT_EQ(*pager->Delete("stream:a/p-2"), 0u);
+  EXPECT_EQ(*pager->ReadPage("stream:a/p-1"), "the session's page");
+  EXPECT_EQ(*pager->ReadPage("stream:a/p-2"), "another page");
+  EXPECT_EQ(pager->PageCount("stream:a"), 2u);
+  // Nor does a put reach the document's page, whose id is spelled like one of the space's.
+  for (const std::string& text : {"other text", "a hostile document"}) {
+    auto put = pager->PutPages("stream:a", {{"stream:a/p-1::chunk_0000", text}});
+    EXPECT_EQ(put.status().code(), StatusCode::kInvalidArgument) << put.status().ToString();
+  }
+  EXPECT_EQ(*pager->ReadPage("stream:a/p-1::chunk_0000"), "a hostile document");
+  EXPECT_EQ(*pager->Delete("stream:a/p-1"), 1u);  // The document itself.
+  EXPECT_EQ(pager->PageCount(), 0u);
+  EXPECT_EQ(pager->PageCount("stream:a"), 2u);
+}
+
 TEST(Spaces, SearchStaysInsideTheSpaceItWasAskedFor) {
   TempDir dir;
   auto pager = Open(dir.path());

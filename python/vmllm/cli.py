@@ -337,13 +337,17 @@ def run_page(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     with _existing_store(args.store) as vm:
+        spaces = vm.spaces()
+        if args.space != "doc" and args.space not in spaces:  # A typo would report zeros.
+            raise UsageError(f"no space {args.space!r} in {args.store} (spaces: "
+                             f"{', '.join(spaces[:20]) or 'none'})")
         stats = vm.stats(args.space)
         if args.json:
             print(json.dumps(stats, indent=2))
         else:
             print(f"store {vm.path}, space {args.space}: {stats['total_pages']:,} pages")
             print(_tier_table(stats))
-            others = [s for s in vm.spaces() if s != args.space]
+            others = [s for s in spaces if s != args.space]
             if others:  # Proxy and middleware sessions, conversations: one line for all.
                 print("other spaces: " + ", ".join(
                     f"{s} ({vm.stats(s)['total_pages']:,} pages)" for s in others[:20])

@@ -95,7 +95,12 @@ class PagingProxy(ThreadingHTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
-        self.sessions.close()
+        try:
+            self.sessions.close()
+        except StorageError as exc:
+            # A store deleted or made unwritable while serving: every request was still
+            # forwarded, and stopping is no failure either.
+            _log.warning("vmllm proxy: closing the session store failed: %s", exc)
 
     @property
     def url(self) -> str:

@@ -354,7 +354,7 @@ Result<std::vector<std::string>> PagerImpl::IngestImpl(std::string_view doc_id,
 
   VMLLM_RETURN_IF_ERROR(store_->Begin());
   Status status;
-  auto deleted = store_->DeleteDocument(doc);
+  auto deleted = store_->DeleteDocument(doc, kDocumentSpace);
   if (!deleted.ok()) {
     status = deleted.status();
   } else {
@@ -413,7 +413,7 @@ Result<size_t> PagerImpl::Delete(std::string_view doc_id) {
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
   VMLLM_RETURN_IF_ERROR(store_->Begin());
-  auto deleted = store_->DeleteDocument(doc_id);
+  auto deleted = store_->DeleteDocument(doc_id, kDocumentSpace);
   Status status = deleted.ok() ? store_->Commit() : deleted.status();
   if (!status.ok()) {
     store_->Rollback();
@@ -487,9 +487,15 @@ Result<std::pair<size_t, bool>> PagerImpl::PutPagesImpl(std::string_view space,
       status = stored.status();
       break;
     }
+    if (stored->has_value() && (*stored)->space != space) {
+      // A document's page spelled like this space's id ("<space>/x::chunk_0000"): not ours.
+      status = Status::InvalidArgument("page id '" + EscapeForOneLine(page.page_id.substr(0, 200)) +
+                                       "' is taken by a page of space '" + (*stored)->space + "'");
+      break;
+    }
     if (stored->has_value() && (*stored)->content_hash == hash) continue;  // Already there.
     if (stored->has_value()) {  // Same id, other text: the new text replaces it.
-      auto deleted = store_->DeleteDocument(page.page_id);
+      auto deleted = store_->DeleteDocument(page.page_id, space);
       if (!deleted.ok()) {
         status = deleted.status();
         break;

@@ -311,15 +311,17 @@ Result<PageKey> DiskStore::InsertPage(const PageRecord& r, std::string_view text
   return key;
 }
 
-Result<std::vector<PageKey>> DiskStore::DeleteDocument(std::string_view doc_id) {
-  return DeletePages("SELECT key, text FROM pages WHERE doc_id = ?",
-                     "DELETE FROM pages WHERE doc_id = ?", doc_id);
+Result<std::vector<PageKey>> DiskStore::DeleteDocument(std::string_view doc_id,
+                                                       std::string_view space) {
+  // In its own space only: a document id spelled "stream:<s>/<page>" never reaches a session.
+  return DeletePages("SELECT key, text FROM pages WHERE doc_id = ?1 AND space = ?2",
+                     "DELETE FROM pages WHERE doc_id = ?1 AND space = ?2", {doc_id, space});
 }
 
 Result<std::vector<PageKey>> DiskStore::DeleteSpace(std::string_view space) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   auto keys = DeletePages("SELECT key, text FROM pages WHERE space = ?",
-                          "DELETE FROM pages WHERE space = ?", space);
+                          "DELETE FROM pages WHERE space = ?", {space});
   if (!keys.ok()) return keys;
   auto state = Prepare("DELETE FROM space_state WHERE space = ?");
   if (!state.ok()) return state.status();
@@ -329,8 +331,8 @@ Result<std::vector<PageKey>> DiskStore::DeleteSpace(std::string_view space) {
   return keys;
 }
 
-Result<std::vector<PageKey>> DiskStore::DeletePages(const char* kSelect, const char* kDelete,
-                                                    std::string_view value) {
+Result<std::vector<PageKey>> DiskStore::DeletePages(
+    const char* kSelect, const char* kDelete, std::initializer_list<std::string_view> values) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   // External-content FTS5 needs the old text to remove a row's terms.
   static const char* kUnindex =
@@ -346,7 +348,8 @@ Result<std::vector<PageKey>> DiskStore::DeletePages(const char* kSelect, const c
   std::vector<PageKey> keys;
   {
     StatementScope scope(*select);
-    BindText(*select, 1, value);
+    int i = 0;
+    for (std::string_view value : values) BindText(*select, ++i, value);
     int rc;
     while ((rc = sqlite3_step(*select)) == SQLITE_ROW) {
       PageKey key = sqlite3_column_int64(*select, 0);
@@ -362,7 +365,8 @@ Result<std::vector<PageKey>> DiskStore::DeletePages(const char* kSelect, const c
     if (rc != SQLITE_DONE) return Error("select pages to delete");
   }
   StatementScope scope(*del);
-  BindText(*del, 1, value);
+  int i = 0;
+  for (std::string_view value : values) BindText(*del, ++i, value);
   if (sqlite3_step(*del) != SQLITE_DONE) return Error("delete pages");
   auto log = Prepare("INSERT INTO deleted_pages(key) VALUES(?)");
   if (!log.ok()) return log.status();
@@ -588,9 +592,16 @@ Result<std::vector<std::pair<PageKey, double>>> DiskStore::KeywordSearch(std::st
   return hits;
 }
 
+// A stored version outside 1..2^62 (hand-edited, or a damaged row: negative, 0, text, a value
+// whose +1 overflows) reads as 0, "nothing stored", so the next writer starts the space's
+// record afresh instead of losing every compare-and-swap to it forever.
+#define VMLLM_SPACE_VERSION_VALID \
+  "typeof(version) = 'integer' AND version BETWEEN 1 AND 4611686018427387904"
+#define VMLLM_SPACE_VERSION "CASE WHEN " VMLLM_SPACE_VERSION_VALID " THEN version ELSE 0 END"
+
 Result<SpaceState> DiskStore::GetSpaceState(std::string_view space) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  auto stmt = Prepare("SELECT version, state FROM space_state WHERE space = ?");
+  auto stmt = Prepare("SELECT " VMLLM_SPACE_VERSION ", state FROM space_state WHERE space = ?");
   if (!stmt.ok()) return stmt.status();
   StatementScope scope(*stmt);
   BindText(*stmt, 1, space);
@@ -607,7 +618,7 @@ Result<SpaceState> DiskStore::GetSpaceState(std::string_view space) {
 
 Result<int64_t> DiskStore::GetSpaceStateVersion(std::string_view space) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  auto stmt = Prepare("SELECT version FROM space_state WHERE space = ?");
+  auto stmt = Prepare("SELECT " VMLLM_SPACE_VERSION " FROM space_state WHERE space = ?");
   if (!stmt.ok()) return stmt.status();
   StatementScope scope(*stmt);
   BindText(*stmt, 1, space);
@@ -621,9 +632,11 @@ Result<bool> DiskStore::PutSpaceState(std::string_view space, int64_t expected_v
                                       std::string_view state) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   // One statement each, so the compare and the swap are atomic without a transaction.
+  // Version 0 also takes the place of a damaged row, which every reader sees as version 0.
   auto stmt = expected_version == 0
-                  ? Prepare("INSERT OR IGNORE INTO space_state(space, version, state) "
-                            "VALUES(?1, 1, ?3)")
+                  ? Prepare("INSERT OR REPLACE INTO space_state(space, version, state) "
+                            "SELECT ?1, 1, ?3 WHERE NOT EXISTS (SELECT 1 FROM space_state "
+                            "WHERE space = ?1 AND " VMLLM_SPACE_VERSION_VALID ")")
                   : Prepare("UPDATE space_state SET version = ?2 + 1, state = ?3 "
                             "WHERE space = ?1 AND version = ?2");
   if (!stmt.ok()) return stmt.status();

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -94,9 +95,10 @@ class DiskStore {
   // --- Pages (L4) ---
   // Inserts a page and its keyword-index row; returns its new key. Inside a transaction.
   Result<PageKey> InsertPage(const PageRecord& record, std::string_view text);
-  // Deletes every page of `doc_id` (with swap copies and index rows); returns their keys. The
-  // keys are also logged, so other processes drop the pages from their tables and indexes.
-  Result<std::vector<PageKey>> DeleteDocument(std::string_view doc_id);
+  // Deletes every page of `doc_id` in `space` (with swap copies and index rows); returns their
+  // keys. The keys are also logged, so other processes drop the pages from their tables and
+  // indexes.
+  Result<std::vector<PageKey>> DeleteDocument(std::string_view doc_id, std::string_view space);
   // The same for every page of `space`, and its space state.
   Result<std::vector<PageKey>> DeleteSpace(std::string_view space);
   // Calls `fn` for every key logged as deleted after log position `after` (0: all), oldest
@@ -157,10 +159,10 @@ class DiskStore {
   Status Error(const char* what) const;
   Result<sqlite3_stmt*> Prepare(const char* sql);
 
-  // Deletes the pages `select` (key, text) finds and `del` removes, both bound to `value`.
+  // Deletes the pages `select` (key, text) finds and `del` removes, both bound to `values`.
   // `select` and `del` are SQL literals: prepared statements are cached by their address.
   Result<std::vector<PageKey>> DeletePages(const char* select, const char* del,
-                                           std::string_view value);
+                                           std::initializer_list<std::string_view> values);
   void EndLight();  // Back to synchronous=FULL after a BeginLight transaction.
   Status EnsureSummaryCache();
   // Migrates a store of format `from` to this release's, or fails naming both versions.
