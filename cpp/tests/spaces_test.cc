@@ -175,6 +175,18 @@ TEST(Spaces, PagesAndRecordCommitTogetherAndPagesStayWhenTheSwapLoses) {
   EXPECT_EQ(pager->LoadSpaceRecord("stream:a")->version, 2);
 }
 
+TEST(Spaces, DeletePagesRemovesOnlyTheNamedPagesOfItsOwnSpace) {
+  TempDir dir;
+  auto pager = Open(dir.path());
+  ASSERT_TRUE(pager->PutPages("recall:a", {{"recall:a/m1", "one"}, {"recall:a/m2", "two"}}).ok());
+  ASSERT_TRUE(pager->PutPages("recall:b", {{"recall:b/m1", "other"}}).ok());
+  // An id of another space, or unknown, is skipped: only recall:a/m1 goes.
+  EXPECT_EQ(*pager->DeletePages("recall:a", {"recall:a/m1", "recall:b/m1", "recall:a/m9"}), 1u);
+  EXPECT_EQ(pager->PageIds("recall:a"), std::vector<std::string>{"recall:a/m2"});
+  EXPECT_EQ(pager->PageCount("recall:b"), 1u);
+  EXPECT_EQ(pager->DeletePages("doc", {"x"}).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(Spaces, DeleteSpaceRemovesItsPagesAndRecordHereAndInOtherPagers) {
   TempDir dir;
   auto first = Open(dir.path());

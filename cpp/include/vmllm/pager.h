@@ -185,6 +185,10 @@ class Pager {
   // many pages were new or replaced. InvalidArgument: a bad space name, an id outside the space,
   // invalid UTF-8.
   virtual Result<size_t> PutPages(std::string_view space, const std::vector<PageWrite>& pages) = 0;
+  // Deletes pages PutPages stored in `space`, in one transaction; ids unknown there are skipped.
+  // Returns how many were deleted. InvalidArgument for a bad space name or the document space.
+  virtual Result<size_t> DeletePages(std::string_view space,
+                                     const std::vector<std::string>& page_ids) = 0;
   // Sets a space's L1 budget, policy and fusion. InvalidArgument once the space has resident
   // pages, for a policy name the pager does not know, a budget below `page_tokens`, or a
   // negative (or not finite) fusion setting.

@@ -101,6 +101,8 @@ class PagerImpl : public Pager {
   Result<size_t> PutPages(std::string_view space, const std::vector<PageWrite>& pages) override;
   Result<bool> PutPagesAndRecord(std::string_view space, const std::vector<PageWrite>& pages,
                                  int64_t expected_version, std::string_view state) override;
+  Result<size_t> DeletePages(std::string_view space,
+                             const std::vector<std::string>& page_ids) override;
   Status ConfigureSpace(std::string_view space, const SpaceOptions& options) override;
   Result<size_t> DeleteSpace(std::string_view space) override;
   std::vector<std::string> Spaces() override;
@@ -536,6 +538,37 @@ Result<std::pair<size_t, bool>> PagerImpl::PutPagesImpl(std::string_view space,
   for (const PageRecord& r : written) Emit(PagerEvent::Kind::kPut, *Adopt(r), r.tokens);
   // No vector catch-up here: a put is on a request's path, and search catches up when it runs.
   return std::make_pair(written.size(), recorded);
+}
+
+Result<size_t> PagerImpl::DeletePages(std::string_view space,
+                                      const std::vector<std::string>& page_ids) {
+  VMLLM_RETURN_IF_ERROR(CheckSpaceName(space));
+  if (space == kDocumentSpace) {
+    return Status::InvalidArgument("documents are deleted by Delete, not DeletePages");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  VMLLM_RETURN_IF_ERROR(CheckOpen());
+  std::vector<PageKey> keys;
+  Status status = store_->BeginLight();  // Derived pages, like PutPages'.
+  if (!status.ok()) return status;
+  for (const std::string& id : page_ids) {
+    auto deleted = store_->DeleteDocument(id, space);  // Each page is its own document.
+    if (!deleted.ok()) {
+      status = deleted.status();
+      break;
+    }
+    keys.insert(keys.end(), deleted->begin(), deleted->end());
+  }
+  if (status.ok()) status = store_->Commit();
+  if (!status.ok()) {
+    store_->Rollback();
+    return status;
+  }
+  for (PageKey key : keys) {
+    if (const PageInfo* page = table_.FindKey(key)) Emit(PagerEvent::Kind::kDelete, *page, 0);
+    Forget(key);
+  }
+  return keys.size();
 }
 
 Status PagerImpl::ConfigureSpace(std::string_view space, const SpaceOptions& options) {

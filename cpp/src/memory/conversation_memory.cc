@@ -272,10 +272,12 @@ Status ConversationMemoryImpl::RepairPairingLocked() {
   // The rows are gone; so go their pages (a page left by a crash here is never a hit: search
   // keeps only hits whose row exists). The rewritten rows are put by the catch-up.
   const std::string& recall = spaces_[static_cast<int>(RecallTable::kMessages)];
+  std::vector<std::string> gone;
   for (size_t i = first; i < queue_.size(); ++i) {
-    auto deleted = engine_->Delete(MemoryPageId(RecallTable::kMessages, recall, queue_[i].row.id));
-    if (!deleted.ok()) return deleted.status();
+    gone.push_back(MemoryPageId(RecallTable::kMessages, recall, queue_[i].row.id));
   }
+  auto deleted = engine_->DeletePages(recall, gone);
+  if (!deleted.ok()) return deleted.status();
   queue_.resize(first);
   for (Queued& q : rewritten) queue_.push_back(std::move(q));
   return CatchUpLocked(RecallTable::kMessages);
