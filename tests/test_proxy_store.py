@@ -208,7 +208,11 @@ def test_a_store_deleted_under_the_proxy_still_forwards_and_closes_cleanly(
         upstream.script.append(completion("ok"))
         post(p.server_address[1], {"model": "m", "messages": history})
         shutil.rmtree(store)
-        history.append({"role": "user", "content": "and now?"})
+        # A new tool result: a page to write, into a store that is gone.
+        history += [{"role": "assistant", "content": None, "tool_calls": [
+                        {"id": "call_new", "type": "function", "function": {
+                            "name": "read_file", "arguments": "{\"path\": \"new.py\"}"}}]},
+                    {"role": "tool", "tool_call_id": "call_new", "content": big("new")}]
         upstream.script.append(completion("still ok"))
         answer = post(p.server_address[1], {"model": "m", "messages": history})
         assert answer["choices"][0]["message"]["content"] == "still ok"

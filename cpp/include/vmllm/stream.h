@@ -39,7 +39,10 @@
 // "stream:<name>". Its memory is then bounded by the engine's tiers, a restarted process resumes
 // the session byte for byte, and processes sharing the store share the session (each rewrite
 // first catches up with what another process wrote; concurrent rewrites are serialised by a
-// compare-and-swap of the session's record). Without an engine, pages are kept in RAM.
+// compare-and-swap of the session's record). A request that changes no decision (the same
+// history sent again) is not written; its counters go with the next write, at the latest 16
+// requests on, so processes sharing a session may lose a few of each other's counts, never a
+// stub or a pin. Without an engine, pages are kept in RAM.
 //
 // Thread safety: a StreamSession is safe to share between threads (one mutex).
 #ifndef VMLLM_STREAM_H_

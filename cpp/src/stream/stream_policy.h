@@ -47,6 +47,10 @@ class StreamPolicy {
   const std::vector<std::pair<std::string, std::string>>& NewPages() const { return new_pages_; }
   bool HasPage(const std::string& id) const { return meta_.count(id) > 0; }
 
+  // Changes whenever a decision the state holds changes (a page, stub, pin, release, recall,
+  // compaction, schema stub); counters aside. Equal fingerprints: the same stubs on replay.
+  uint64_t DecisionFingerprint() const;
+
   // The whole state as JSON, and back (stream_state.cc). LoadState replaces every part of the
   // state; InvalidArgument (state unchanged) for JSON that is not a saved state.
   std::string SaveState() const;

@@ -15,6 +15,9 @@ namespace {
 // Rewrites that lost the compare-and-swap to another process are planned again from the state
 // it wrote; past this many in a row the store is too contended to wait on.
 constexpr int kMaxPlanAttempts = 8;
+// A request that changed no decision (the same history sent again) skips the store, except that
+// counters are written at least this often.
+constexpr int kCounterWriteEvery = 16;
 
 }  // namespace
 
@@ -36,6 +39,8 @@ class StreamSession::Impl {
   Pager* const engine;        // Null: pages in `pages` below.
   const std::string space;
   int64_t version = 0;        // Of the stored state `policy` holds; -1: unknown, reload.
+  uint64_t saved_decisions = 0;  // DecisionFingerprint of the state last stored.
+  int unsaved = 0;               // Requests since then that changed no decision.
   std::unordered_map<std::string, std::string> pages;  // Without an engine only.
 };
 
@@ -46,6 +51,7 @@ Status StreamSession::Impl::Sync() {
   auto record = engine->LoadSpaceRecord(space);
   if (!record.ok()) return record.status();
   policy = StreamPolicy(config);
+  unsaved = 0;
   if (record->version != 0) {
     Status loaded = policy.LoadState(record->state);
     if (!loaded.ok()) {  // A damaged record: start the session afresh rather than fail forever.
@@ -55,17 +61,26 @@ Status StreamSession::Impl::Sync() {
     }
   }
   version = record->version;
+  saved_decisions = policy.DecisionFingerprint();
   return Status();
 }
 
 Result<bool> StreamSession::Impl::Commit() {
+  const uint64_t decisions = policy.DecisionFingerprint();
+  if (version > 0 && decisions == saved_decisions && ++unsaved < kCounterWriteEvery) {
+    return true;  // Nothing new to store: the stubs stay as the stored state makes them.
+  }
   std::vector<PageWrite> writes;
   writes.reserve(policy.NewPages().size());
   for (const auto& [id, text] : policy.NewPages()) writes.push_back({StoredId(id), text});
   // One transaction, one durable commit per request.
   auto saved = engine->PutPagesAndRecord(space, writes, version, policy.SaveState());
   if (!saved.ok()) return saved.status();
-  if (*saved) ++version;
+  if (*saved) {
+    ++version;
+    saved_decisions = decisions;
+    unsaved = 0;
+  }
   return *saved;
 }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stream/stream_policy.h"
+#include "util/hash.h"
 
 namespace vmllm {
 namespace {
@@ -42,6 +43,21 @@ StreamStats StatsFromJson(const json& j) {
 }
 
 }  // namespace
+
+uint64_t StreamPolicy::DecisionFingerprint() const {
+  // The sets only grow, or trade entries in moves that a counter records (a release, a
+  // recall, an unpin), so sizes and counters change with every decision.
+  std::string key;
+  for (uint64_t n : {uint64_t{meta_.size()}, uint64_t{stubbed_.size()}, uint64_t{restored_.size()},
+                     uint64_t{released_.size()}, uint64_t{pinned_.size()}, uint64_t{seen_.size()},
+                     uint64_t{compactions_.size()}, stats_.faults, stats_.unpins,
+                     stats_.releases, stats_.evictions, stats_.deferred_by_cache,
+                     uint64_t{first_request_}}) {
+    key += std::to_string(n) + ',';
+  }
+  for (const std::string& tool : prev_stubbed_tools_) key += tool + '\x1f';
+  return Fnv1a64(key);
+}
 
 std::string StreamPolicy::SaveState() const {
   json pages = json::object();
