@@ -83,8 +83,8 @@ def test_chat_openai_agent_pages_a_tool_result_out_and_recalls_it_over_http(
     assert {t["function"]["name"] for t in bodies[0]["tools"]} == {"read_report", "vmllm_recall"}
     assert tool_content(bodies[1], "call_read") == REPORT  # fresh: sent in full once
     stubs = [tool_content(b, "call_read") for b in bodies[2:4]]
-    assert stubs[0].startswith(f"[vmllm: paged out {page_id}: result of read_report ops")
-    assert f'page_ids ["{page_id}"]' in stubs[0]
+    assert stubs[0].startswith(f"[vmllm: paged out {page_id}: read_report ops, ")
+    assert "vmllm_recall or the same call brings it back" in stubs[0]
     assert len(set(stubs)) == 1  # byte-identical on the wire, turn after turn
     assert len(json.dumps(bodies[2])) < len(json.dumps(bodies[1])) - len(REPORT) // 2
     # The recall restored the report where it was; its own result is the layer's note.

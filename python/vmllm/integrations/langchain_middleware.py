@@ -6,8 +6,8 @@ middleware runs every model request through vmllm's native stream layer
 returns: a tool result that is stale (the model has answered ``stale_after`` times since it
 arrived) and large (``min_tokens``) leaves the request as a stub naming its page,
 
-    [vmllm: paged out p-<16 hex>: result of TOOL KEY (N bytes, M lines). To get it back, call
-    vmllm_recall with page_ids ["p-..."] or repeat the same call.]
+    [vmllm: paged out p-<16 hex>: TOOL KEY, N bytes, M lines. vmllm_recall or the same call
+    brings it back.]
 
 The middleware makes no paging decision itself: which results leave, when, and the stub text
 all come from the stream layer. It only translates: the request's system message and messages
