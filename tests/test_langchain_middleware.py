@@ -134,8 +134,8 @@ def test_stale_result_is_paged_out_faulted_back_and_the_answer_cites_it(vm):
     first, second, third, after = model.requests[1:5]
     assert tool_message(first, "t1").content == REPORT  # fresh: sent in full once
     stub = tool_message(second, "t1").content
-    assert stub == (f"[vmllm: paged out {REPORT_PAGE}: read_report ops, {len(REPORT):,} bytes, "
-                    f"60 lines. vmllm_recall or the same call brings it back.]")
+    assert stub == (f"[vmllm: paged out {REPORT_PAGE}: read_report ops, {len(REPORT):,} bytes. "
+                    f"vmllm_recall brings it back.]")
     assert len(stub) < len(REPORT) // 10
     assert tool_message(third, "t1").content == stub
     # The recall restored the report in place; its own result is the stream layer's note.

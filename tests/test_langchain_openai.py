@@ -84,7 +84,7 @@ def test_chat_openai_agent_pages_a_tool_result_out_and_recalls_it_over_http(
     assert tool_content(bodies[1], "call_read") == REPORT  # fresh: sent in full once
     stubs = [tool_content(b, "call_read") for b in bodies[2:4]]
     assert stubs[0].startswith(f"[vmllm: paged out {page_id}: read_report ops, ")
-    assert "vmllm_recall or the same call brings it back" in stubs[0]
+    assert stubs[0].endswith("bytes. vmllm_recall brings it back.]")
     assert len(set(stubs)) == 1  # byte-identical on the wire, turn after turn
     assert len(json.dumps(bodies[2])) < len(json.dumps(bodies[1])) - len(REPORT) // 2
     # The recall restored the report where it was; its own result is the layer's note.

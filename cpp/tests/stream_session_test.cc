@@ -34,7 +34,7 @@ TEST(StreamSession, StubsStaleLargeResultsAndKeepsRecentOnes) {
   std::string out = Rewrite(session, chat.Body());
   // 6 turns: results of turns 1 and 2 are at least 4 turns old.
   EXPECT_EQ(Count(out, "[vmllm: paged out p-"), 2u);
-  EXPECT_NE(out.find("read_file src/f0.py, 910 bytes, 40 lines."), std::string::npos) << out;
+  EXPECT_NE(out.find("read_file src/f0.py, 910 bytes. vmllm_recall"), std::string::npos) << out;
   EXPECT_EQ(out.find("f0 line 3 of"), std::string::npos);
   EXPECT_NE(out.find("f5 line 3 of"), std::string::npos);  // Newest turn stays.
   EXPECT_NE(out.find("f2 line 3 of"), std::string::npos);  // Only 3 turns old.

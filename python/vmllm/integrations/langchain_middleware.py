@@ -6,8 +6,7 @@ middleware runs every model request through vmllm's native stream layer
 returns: a tool result that is stale (the model has answered ``stale_after`` times since it
 arrived) and large (``min_tokens``) leaves the request as a stub naming its page,
 
-    [vmllm: paged out p-<16 hex>: TOOL KEY, N bytes, M lines. vmllm_recall or the same call
-    brings it back.]
+    [vmllm: paged out p-<16 hex>: TOOL KEY, N bytes. vmllm_recall brings it back.]
 
 The middleware makes no paging decision itself: which results leave, when, and the stub text
 all come from the stream layer. It only translates: the request's system message and messages
