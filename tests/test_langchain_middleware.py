@@ -519,3 +519,26 @@ def test_a_hallucinated_memory_tool_the_middleware_does_not_offer_changes_nothin
     assert len(last) == len(agent.get_state(config).values["messages"]) - 1
     assert tool_message(last, "t1").content == REPORT  # neither folded nor stubbed
     assert middleware.session("h").stats()["compactions"] == 0
+
+
+def test_paging_events_reach_the_runs_callback_handlers(vm):
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Collector(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.events: list[tuple[str, dict]] = []
+
+        def on_custom_event(self, name: str, data: Any, **kwargs: Any) -> None:
+            self.events.append((name, data))
+
+    collector = Collector()
+    model = ScriptedChatModel(script=script())
+    middleware = VirtualMemoryMiddleware(vm, stale_after=1, min_tokens=100)
+    agent = create_agent(model, tools=[read_report, read_named], middleware=[middleware],
+                         checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "cb"}, "callbacks": [collector]}
+    for question in ["read it", "thanks", "what about shard 42?"]:
+        agent.invoke({"messages": [{"role": "user", "content": question}]}, config)
+    assert [name for name, _ in collector.events] == ["vmllm"] * len(middleware.events)
+    assert [data for _, data in collector.events] == middleware.events
+    assert {"page_out", "fault"} <= {data["type"] for _, data in collector.events}

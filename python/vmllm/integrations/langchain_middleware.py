@@ -75,6 +75,7 @@ from typing import Annotated, Any, Callable, Optional
 from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest
 from langchain.agents.middleware.types import ModelResponse, PrivateStateAttr
 from langchain.tools import ToolRuntime
+from langchain_core.callbacks.manager import adispatch_custom_event, dispatch_custom_event
 from langchain_core.messages import BaseMessage, ToolMessage, convert_to_openai_messages
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
@@ -223,7 +224,9 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
             stubbed), ``fault`` (``count`` recalls or re-issued calls), ``rebuild`` (a session
             built from the history the checkpointer kept, ``pages`` pages), ``refused`` (a
             recall of a page this conversation does not hold) and ``error`` (the session's
-            store failed; the request went unchanged). Each names its ``scope``.
+            store failed; the request went unchanged). Each names its ``scope``. The same
+            dicts go to the run's LangChain callback handlers as custom events named
+            ``"vmllm"`` (``on_custom_event``), so a tracer sees what paging did to each call.
     """
 
     state_schema = VirtualMemoryState
@@ -327,14 +330,22 @@ class VirtualMemoryMiddleware(AgentMiddleware):  # type: ignore[type-arg]
     def wrap_model_call(self, request: ModelRequest,  # type: ignore[type-arg]
                         handler: Callable[[ModelRequest], ModelResponse]  # type: ignore[type-arg]
                         ) -> Any:
-        return handler(self.page_request(request))
+        seen = len(self.events)
+        paged = self.page_request(request)
+        for event in self.events[seen:]:
+            _dispatch(event)
+        return handler(paged)
 
     async def awrap_model_call(
             self, request: ModelRequest,  # type: ignore[type-arg]
             handler: Callable[[ModelRequest], Awaitable[ModelResponse]],  # type: ignore[type-arg]
     ) -> Any:
+        seen = len(self.events)
         # A rewrite makes new pages durable: keep it off the event loop.
-        return await handler(await asyncio.to_thread(self.page_request, request))
+        paged = await asyncio.to_thread(self.page_request, request)
+        for event in self.events[seen:]:
+            await _adispatch(event)
+        return await handler(paged)
 
     # --- the recall tool ----------------------------------------------------------------------
 
@@ -385,6 +396,26 @@ def _read(session: Any, page_ids: Sequence[str]) -> tuple[dict[str, str], list[s
         except PageNotFoundError:
             missing.append(page_id)
     return texts, missing
+
+
+#: The name of the LangChain custom events the middleware dispatches (``on_custom_event``).
+CALLBACK_EVENT = "vmllm"
+
+
+def _dispatch(event: dict[str, Any]) -> None:
+    """``event`` to the run's callback handlers (``on_custom_event("vmllm", event)``); outside
+    a run there are none to tell."""
+    try:
+        dispatch_custom_event(CALLBACK_EVENT, dict(event))
+    except RuntimeError:  # No parent run: called outside an agent.
+        pass
+
+
+async def _adispatch(event: dict[str, Any]) -> None:
+    try:
+        await adispatch_custom_event(CALLBACK_EVENT, dict(event))
+    except RuntimeError:
+        pass
 
 
 def _safe(value: str) -> str:
