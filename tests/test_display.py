@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import vmllm
 from conftest import paragraphs
 from vmllm.display import PageHtml, StatsHtml, TierRecorder, page_table_html
@@ -50,3 +52,20 @@ def test_tier_recorder_samples_pages_per_tier(vm):
     vm.request_page(ids[0])
     assert recorder.record("one in") == {"L1": 1, "L2": 0, "L3": 0, "L4": len(ids) - 1}
     assert recorder.labels == ["empty", "one in"]
+
+
+def test_plot_events_draws_a_step_line_per_kind_that_happened(vm):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from vmllm.display import plot_events
+
+    ids = vm.ingest("doc", paragraphs(40))
+    for page_id in ids:
+        vm.request_page(page_id)
+    events = vm.events()
+    ax = plot_events(events)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "page_in" in labels
+    page_ins = next(line for line in ax.get_lines() if line.get_label() == "page_in")
+    assert list(page_ins.get_ydata())[-1] == sum(e["kind"] == "page_in" for e in events)
+    assert "pin" not in labels  # Nothing was pinned: no line for it.

@@ -155,6 +155,32 @@ class TierRecorder:
         return ax
 
 
+def plot_events(events: Iterable[Mapping[str, Any]], ax: Optional[Any] = None,
+                kinds: tuple[str, ...] = ("page_in", "eviction", "release", "compression",
+                                          "pin")) -> Any:
+    """The engine's events (``VirtualMemory.events()``) as cumulative counts per kind over the
+    event sequence: where the session faulted pages in, evicted and compressed. Returns the
+    axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3))
+    events = list(events)
+    seqs = [int(e["seq"]) for e in events]
+    for kind in kinds:
+        total, counts = 0, []
+        for event in events:
+            total += event["kind"] == kind
+            counts.append(total)
+        if total:
+            ax.step(seqs, counts, where="post", label=kind)
+    ax.set_xlabel("event")
+    ax.set_ylabel("events so far")
+    ax.set_title("What the engine did to pages")
+    ax.legend()
+    return ax
+
+
 def pages_html(entries: Iterable[Any]) -> str:
     """Several page entries side by side."""
     return "".join(page_entry_html(e) for e in entries)
