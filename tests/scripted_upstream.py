@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 STUB = re.compile(r"paged out (p-[0-9a-f]{16})")
 
@@ -88,3 +91,12 @@ def completion(content: str | None, tool_calls: list[dict[str, Any]] | None = No
             "choices": [{"index": 0, "message": message,
                          "finish_reason": "tool_calls" if tool_calls else "stop"}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    """A scripted upstream for one test (import this fixture into a test module)."""
+    u = Upstream()
+    yield u
+    u.server.shutdown()
+    u.server.server_close()

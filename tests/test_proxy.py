@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from scripted_upstream import STUB, Upstream, big, completion, openai_history
+from scripted_upstream import (  # noqa: F401 - upstream is a fixture.
+    STUB, Upstream, big, completion, openai_history, upstream)
 from vmllm.proxy import PagingProxy
 
 openai = pytest.importorskip("openai")
@@ -20,14 +21,6 @@ anthropic = pytest.importorskip("anthropic")
 
 OPENAI_KEY = "sk-test-openai-SECRET-123"
 ANTHROPIC_KEY = "sk-ant-test-SECRET-456"
-@pytest.fixture
-def upstream() -> Iterator[Upstream]:
-    u = Upstream()
-    yield u
-    u.server.shutdown()
-    u.server.server_close()
-
-
 @pytest.fixture
 def proxy(upstream: Upstream) -> Iterator[PagingProxy]:
     log = io.StringIO()

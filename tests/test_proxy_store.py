@@ -19,18 +19,11 @@ from typing import Any
 
 import pytest
 
-from scripted_upstream import STUB, Upstream, big, completion, openai_history
+from scripted_upstream import (  # noqa: F401 - upstream is a fixture.
+    STUB, Upstream, big, completion, openai_history, upstream)
 from vmllm.proxy import PagingProxy
 
 KEY = "Bearer sk-test-store-SECRET"
-
-
-@pytest.fixture
-def upstream() -> Iterator[Upstream]:
-    u = Upstream()
-    yield u
-    u.server.shutdown()
-    u.server.server_close()
 
 
 @contextlib.contextmanager

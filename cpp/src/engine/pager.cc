@@ -174,6 +174,7 @@ class PagerImpl : public Pager {
                   PageKey incoming);
   void EvictLocked(PageInfo* page, bool compress);
   void Forget(PageKey key);
+  void ForgetDeleted(const std::vector<PageKey>& keys);
   // The table entry for a stored record: the existing one when the key is known, else a new
   // one, after forgetting a stale entry of the same page id (its document was replaced).
   PageInfo* Adopt(const PageRecord& record);
@@ -421,10 +422,7 @@ Result<size_t> PagerImpl::Delete(std::string_view doc_id) {
     store_->Rollback();
     return status;
   }
-  for (PageKey key : *deleted) {
-    if (const PageInfo* page = table_.FindKey(key)) Emit(PagerEvent::Kind::kDelete, *page, 0);
-    Forget(key);
-  }
+  ForgetDeleted(*deleted);
   return deleted->size();
 }
 
@@ -564,10 +562,7 @@ Result<size_t> PagerImpl::DeletePages(std::string_view space,
     store_->Rollback();
     return status;
   }
-  for (PageKey key : keys) {
-    if (const PageInfo* page = table_.FindKey(key)) Emit(PagerEvent::Kind::kDelete, *page, 0);
-    Forget(key);
-  }
+  ForgetDeleted(keys);
   return keys.size();
 }
 
@@ -611,10 +606,7 @@ Result<size_t> PagerImpl::DeleteSpace(std::string_view space) {
     store_->Rollback();
     return status;
   }
-  for (PageKey key : *deleted) {
-    if (const PageInfo* page = table_.FindKey(key)) Emit(PagerEvent::Kind::kDelete, *page, 0);
-    Forget(key);
-  }
+  ForgetDeleted(*deleted);
   return deleted->size();
 }
 
@@ -656,6 +648,14 @@ std::vector<PagerEvent> PagerImpl::Events(uint64_t after, size_t limit) {
   size_t start = after < first ? 0 : static_cast<size_t>(after - first + 1);
   for (size_t i = start; i < events_.size() && out.size() < limit; ++i) out.push_back(events_[i]);
   return out;
+}
+
+// Pages deleted on purpose (not replaced): announced, then forgotten.
+void PagerImpl::ForgetDeleted(const std::vector<PageKey>& keys) {
+  for (PageKey key : keys) {
+    if (const PageInfo* page = table_.FindKey(key)) Emit(PagerEvent::Kind::kDelete, *page, 0);
+    Forget(key);
+  }
 }
 
 // Drops every trace of a deleted page outside L4.
