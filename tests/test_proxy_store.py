@@ -29,7 +29,7 @@ KEY = "Bearer sk-test-store-SECRET"
 @contextlib.contextmanager
 def in_process_proxy(upstream: Upstream, store: Path) -> Iterator[PagingProxy]:
     p = PagingProxy(upstream.url, port=0, store=str(store), l2="memory")
-    threading.Thread(target=p.serve_forever, args=(0.05,), daemon=True).start()
+    p.start()
     try:
         yield p
     finally:
@@ -195,7 +195,7 @@ def test_a_store_deleted_under_the_proxy_still_forwards_and_closes_cleanly(
         tmp_path: Path, upstream: Upstream, caplog: pytest.LogCaptureFixture) -> None:
     store = tmp_path / "gone"
     p = PagingProxy(upstream.url, port=0, store=str(store), l2="memory")
-    threading.Thread(target=p.serve_forever, args=(0.05,), daemon=True).start()
+    p.start()
     try:
         history = openai_history()
         upstream.script.append(completion("ok"))
