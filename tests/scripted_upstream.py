@@ -18,8 +18,10 @@ STUB = re.compile(r"paged out (p-[0-9a-f]{16})")
 class Upstream:
     """A scripted API on 127.0.0.1: records each request, answers with the next script entry.
 
-    A script entry is a dict (a JSON body) or a list of bytes chunks (an SSE stream); between
-    chunks the upstream may wait for ``gate`` so a test can prove chunks are relayed live.
+    A script entry is a dict (a JSON body), a list of bytes chunks (an SSE stream; between
+    chunks the upstream may wait for ``gate`` so a test can prove chunks are relayed live), or
+    a callable taking the request handler, to answer in any way at all (raw bytes, a reset).
+    Any method is recorded; a body that is not JSON is kept as bytes.
     """
 
     def __init__(self) -> None:
@@ -36,11 +38,18 @@ class Upstream:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                upstream.received.append({"path": self.path,
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    parsed: Any = json.loads(body)
+                except ValueError:
+                    parsed = body
+                upstream.received.append({"method": self.command, "path": self.path,
                                           "headers": {k.lower(): v for k, v in self.headers.items()},
-                                          "body": json.loads(body)})
+                                          "body": parsed, "raw": body})
                 answer = upstream.script.pop(0)
+                if callable(answer):
+                    answer(self)
+                    return
                 if isinstance(answer, dict):
                     data = json.dumps(answer).encode()
                     self.send_response(200)
@@ -59,6 +68,8 @@ class Upstream:
                     if i == 0:  # Hold the rest until the client has seen the first chunk.
                         upstream.gate_seen = upstream.gate.wait(10)
                 self.wfile.write(b"0\r\n\r\n")
+
+            do_GET = do_PUT = do_DELETE = do_PATCH = do_POST  # noqa: N815
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
