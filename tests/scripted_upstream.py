@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -102,6 +105,24 @@ def completion(content: str | None, tool_calls: list[dict[str, Any]] | None = No
             "choices": [{"index": 0, "message": message,
                          "finish_reason": "tool_calls" if tool_calls else "stop"}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+
+def reset_after_first_event(first: bytes) -> Any:
+    """An upstream that starts a stream, sends one event and then resets the connection."""
+
+    def answer(handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        handler.wfile.write(b"%x\r\n%s\r\n" % (len(first), first))
+        handler.wfile.flush()
+        time.sleep(0.2)
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        handler.connection.close()
+        handler.close_connection = True
+
+    return answer
 
 
 @pytest.fixture

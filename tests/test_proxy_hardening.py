@@ -13,7 +13,6 @@ import io
 import json
 import logging
 import socket
-import struct
 import threading
 import time
 import zlib
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 
 from scripted_upstream import (  # noqa: F401 - upstream is a fixture.
-    STUB, Upstream, completion, openai_history, upstream)
+    STUB, Upstream, completion, openai_history, reset_after_first_event, upstream)
 from vmllm.proxy import PagingProxy, ProxyLimits
 
 openai = pytest.importorskip("openai")
@@ -230,24 +229,6 @@ def test_a_non_http_upstream_reply_is_a_502(proxy: PagingProxy, upstream: Upstre
     assert conn.getresponse().read() == b"ok\n"
 
 
-def reset_after_first_event(first: bytes) -> Any:
-    """An upstream that starts a stream, sends one event and then resets the connection."""
-
-    def answer(handler: Any) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/event-stream")
-        handler.send_header("Transfer-Encoding", "chunked")
-        handler.end_headers()
-        handler.wfile.write(b"%x\r\n%s\r\n" % (len(first), first))
-        handler.wfile.flush()
-        time.sleep(0.2)
-        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        handler.connection.close()
-        handler.close_connection = True
-
-    return answer
-
-
 OPENAI_CHUNK = b"data: " + json.dumps({
     "id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
     "choices": [{"index": 0, "delta": {"content": "Half "}, "finish_reason": None}]}).encode() + b"\n\n"
@@ -314,6 +295,10 @@ def test_query_values_never_reach_the_log(proxy: PagingProxy, upstream: Upstream
     resp = conn.getresponse()
     assert resp.status == 200 and json.loads(resp.read()) == {"data": []}
     assert upstream.received[-1]["path"] == "/v1/models?key=AIzaSECRET123&alt=json"
+    for _ in range(100):  # The line is written once the answer's last byte has gone.
+        if log.getvalue():
+            break
+        time.sleep(0.05)
     text = log.getvalue()
     assert "/v1/models?key=<redacted>&alt=<redacted>" in text
     assert "SECRET" not in text
