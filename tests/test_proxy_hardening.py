@@ -384,3 +384,16 @@ def test_shutdown_lets_a_stream_in_flight_finish(upstream: Upstream) -> None:
     p.server_close()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", p.server_address[1]), timeout=2)
+
+
+def test_expect_100_continue_is_answered_before_the_body(proxy: PagingProxy,
+                                                         upstream: Upstream) -> None:
+    upstream.script.append(completion("continued"))
+    body = history_body()
+    with socket.create_connection(("127.0.0.1", proxy.server_address[1]), timeout=10) as s:
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                  b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body))
+        assert s.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(body)
+        answer = read_until_closed(s)
+    assert answer.startswith(b"HTTP/1.1 200") and b"continued" in answer

@@ -39,6 +39,10 @@ async def read_body(request: web.BaseRequest, limit: int, timeout: float) -> byt
     declared = request.content_length
     if declared is not None and declared > limit:
         raise BodyError(413, f"request body is {declared} bytes; the limit is {limit} bytes")
+    if request.headers.get("Expect", "").lower() == "100-continue" and request.version >= (1, 1):
+        # curl asks before sending a body over 1 MB; unanswered, it waits a second.
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # The answer proper has not started.
     try:
         return await asyncio.wait_for(_read(request, limit), timeout)
     except asyncio.TimeoutError:
