@@ -171,7 +171,9 @@ class RequestHandler:
                 data = await self._read_whole(up)
             except _UPSTREAM_FAILED as exc:
                 return self._upstream_failed(route, exc)
-            if up.status != 200 or attempt == _MAX_FOLLOW_UPS:
+            # Only a call of a memory tool (vmllm_recall, ...) is answered here: an answer
+            # that does not name one skips the session (and a thread-pool round trip).
+            if up.status != 200 or attempt == _MAX_FOLLOW_UPS or b"vmllm_" not in data:
                 break
             try:
                 follow = await self._blocking(session.follow_up, route.wire, original, data)
