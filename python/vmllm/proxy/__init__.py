@@ -38,9 +38,8 @@ bodies), :mod:`._upstream` (the client), :mod:`._session_key`, :mod:`._metrics`,
 
 from __future__ import annotations
 
-from ._cli import add_parser, add_run_parser, run_cli
+from ._cli import add_parser, run_cli
 from ._metrics import sample_value as _sample_value
 from ._server import PagingProxy, ProxyLimits
 
-__all__ = ["PagingProxy", "ProxyLimits", "add_parser", "add_run_parser", "run_cli",
-           "_sample_value"]
+__all__ = ["PagingProxy", "ProxyLimits", "add_parser", "run_cli", "_sample_value"]

@@ -84,10 +84,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--port", type=_args.port, default=8080,
                    help="port to listen on, 0 for any free one (default 8080)")
     p.set_defaults(run=run_cli)
-    add_run_parser(sub)
+    _add_run_parser(sub)
 
 
-def add_run_parser(sub: Any) -> None:
+def _add_run_parser(sub: Any) -> None:
     p = sub.add_parser("run", help="run a command with the paging proxy in front of its API",
                        description="Start the proxy on a free port of 127.0.0.1, run COMMAND "
                        "with ANTHROPIC_BASE_URL and OPENAI_BASE_URL pointing at it, and stop "

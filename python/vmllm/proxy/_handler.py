@@ -36,8 +36,11 @@ T = TypeVar("T")
 async def _refuse(request: web.BaseRequest, resp: web.Response) -> web.Response:
     """Sends ``resp`` and closes the connection: the request's body was not read, so what
     follows on the connection cannot be trusted to start the next request."""
-    await resp.prepare(request)
-    await resp.write_eof()
+    try:
+        await resp.prepare(request)
+        await resp.write_eof()
+    except ConnectionError:
+        pass  # The client has gone already.
     request.protocol.force_close()
     return resp
 
@@ -159,8 +162,10 @@ class RequestHandler:
         up = await self._send(request, route, prepared.rewritten)
         if isinstance(up, web.Response):
             return up
-        if is_event_stream(up) or prepared.session is None:
+        if is_event_stream(up):
             return await self._relay(request, up, route.wire)
+        if prepared.session is None:
+            return await self._relay(request, up, "")
         return await self._complete(request, route, prepared.session, body, up)
 
     async def _complete(self, request: web.BaseRequest, route: _routes.Route, session: Any,
