@@ -2,10 +2,12 @@
 
 A local upstream on 127.0.0.1 answers every chat completion at once with a small fixed reply.
 Each request is an agent conversation of the given size (tool results of ~2 kB each, so the
-proxy has real paging work to do). Direct and proxied calls alternate, each path over its own
-kept-alive connection (as an SDK client does), and the report gives p50 / p99 of each, the
-added time and the ratio, in the same run. Then where the time goes for one request of each
-size, step by step (``--no-profile`` skips it).
+proxy has real paging work to do). The upstream and ``vmllm proxy`` run as processes of their
+own, as deployed (in one process the client, proxy and upstream threads would queue for one
+GIL). Direct and proxied calls alternate, each path over its own kept-alive connection (as an
+SDK client does), and the report gives p50 / p99 of each, the added time and the ratio, in the
+same run. Then where the time goes for one request of each size, step by step, in this
+process (``--no-profile`` skips it).
 
     python benchmarks/proxy_latency.py [--iterations 300]
 """
@@ -14,17 +16,17 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import io
 import json
+import re
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from vmllm import _core, _json_limits
-from vmllm.proxy import PagingProxy
 from vmllm.proxy._session_key import session_key
 from vmllm.virtual_memory import VirtualMemory
 
@@ -118,40 +120,71 @@ def profile(body: bytes) -> str:
     return "  ".join(f"{name} {seconds * 1e3:.2f}" for name, seconds in steps)
 
 
+def start(command: list[str], pattern: str) -> tuple[subprocess.Popen[str], int]:
+    """A server process and the port it printed it listens on."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.search(pattern, line)
+    if not match:
+        proc.kill()
+        raise SystemExit(f"{command[:3]} did not start: {line!r}")
+    return proc, int(match.group(1))
+
+
+def serve_upstream() -> None:
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
+    print(f"upstream on port {upstream.server_address[1]}", flush=True)
+    upstream.serve_forever()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--serve-upstream", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
-    threading.Thread(target=upstream.serve_forever, args=(0.05,), daemon=True).start()
-    up_port = upstream.server_address[1]
-    with PagingProxy(f"http://127.0.0.1:{up_port}", port=0, log=io.StringIO()) as proxy:
-        direct_client, proxy_client = Client(up_port), Client(proxy.server_address[1])
-        print(f"{'request':>9} {'n':>5} {'direct p50':>11} {'direct p99':>11} "
-              f"{'proxy p50':>10} {'proxy p99':>10} {'added p50':>10} {'added p99':>10} "
-              f"{'x p50':>6}")
-        for label, size, n in [("10 kB", 10_000, args.iterations),
-                               ("1 MB", 1_000_000, max(5, args.iterations // 10))]:
-            body = conversation(size)
-            for _ in range(3):  # Warm-up: connections open, the session's pages stored.
-                direct_client.call(body), proxy_client.call(body)
-            direct, proxied = [], []
-            for _ in range(n):
-                direct.append(direct_client.call(body))
-                proxied.append(proxy_client.call(body))
-            d50, d99, p50, p99 = (pct(direct, 0.5), pct(direct, 0.99), pct(proxied, 0.5),
-                                  pct(proxied, 0.99))
-            print(f"{label:>9} {n:>5} {d50 * 1e3:>9.2f}ms {d99 * 1e3:>9.2f}ms "
-                  f"{p50 * 1e3:>8.2f}ms {p99 * 1e3:>8.2f}ms {(p50 - d50) * 1e3:>8.2f}ms "
-                  f"{(p99 - d99) * 1e3:>8.2f}ms {p50 / d50:>6.1f}", flush=True)
-            print(f"{'':>9} request {len(body):,} bytes; mean direct "
-                  f"{statistics.mean(direct) * 1e3:.2f}ms, mean proxied "
-                  f"{statistics.mean(proxied) * 1e3:.2f}ms")
-            if not args.no_profile:
-                print(f"{'':>9} steps (ms): {profile(body)}", flush=True)
-    upstream.shutdown()
-    upstream.server_close()
+    if args.serve_upstream:
+        serve_upstream()
+        return
+    upstream, up_port = start([sys.executable, __file__, "--serve-upstream"],
+                              r"upstream on port (\d+)")
+    proxy, px_port = start([sys.executable, "-m", "vmllm", "proxy", "--upstream",
+                            f"http://127.0.0.1:{up_port}", "--port", "0"],
+                           r"listening on http://127\.0\.0\.1:(\d+)")
+    try:
+        run(args, up_port, px_port)
+    finally:
+        for proc in (proxy, upstream):
+            proc.terminate()
+            proc.wait()
+
+
+def run(args: argparse.Namespace, up_port: int, px_port: int) -> None:
+    direct_client, proxy_client = Client(up_port), Client(px_port)
+    print(f"{'request':>9} {'n':>5} {'direct p50':>11} {'direct p99':>11} "
+          f"{'proxy p50':>10} {'proxy p99':>10} {'added p50':>10} {'added p99':>10} "
+          f"{'x p50':>6}")
+    for label, size, n in [("10 kB", 10_000, args.iterations),
+                           ("1 MB", 1_000_000, max(5, args.iterations // 10))]:
+        body = conversation(size)
+        for _ in range(3):  # Warm-up: connections open, the session's pages stored.
+            direct_client.call(body), proxy_client.call(body)
+        direct, proxied = [], []
+        for _ in range(n):
+            direct.append(direct_client.call(body))
+            proxied.append(proxy_client.call(body))
+        d50, d99, p50, p99 = (pct(direct, 0.5), pct(direct, 0.99), pct(proxied, 0.5),
+                              pct(proxied, 0.99))
+        print(f"{label:>9} {n:>5} {d50 * 1e3:>9.2f}ms {d99 * 1e3:>9.2f}ms "
+              f"{p50 * 1e3:>8.2f}ms {p99 * 1e3:>8.2f}ms {(p50 - d50) * 1e3:>8.2f}ms "
+              f"{(p99 - d99) * 1e3:>8.2f}ms {p50 / d50:>6.1f}", flush=True)
+        print(f"{'':>9} request {len(body):,} bytes; mean direct "
+              f"{statistics.mean(direct) * 1e3:.2f}ms, mean proxied "
+              f"{statistics.mean(proxied) * 1e3:.2f}ms")
+        if not args.no_profile:
+            print(f"{'':>9} steps (ms): {profile(body)}", flush=True)
 
 
 if __name__ == "__main__":
