@@ -397,3 +397,26 @@ def test_expect_100_continue_is_answered_before_the_body(proxy: PagingProxy,
         s.sendall(body)
         answer = read_until_closed(s)
     assert answer.startswith(b"HTTP/1.1 200") and b"continued" in answer
+
+
+def test_a_header_too_long_is_refused_without_quoting_it(proxy: PagingProxy,
+                                                         log: io.StringIO,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG, logger="vmllm"):
+        with socket.create_connection(("127.0.0.1", proxy.server_address[1]), timeout=10) as s:
+            s.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-LONG-SECRET"
+                      + b"x" * 9000 + b"\r\n\r\n")
+            answer = read_until_closed(s)
+    assert answer.startswith((b"HTTP/1.0 400", b"HTTP/1.1 400"))
+    assert b"SECRET" not in answer
+    assert "SECRET" not in caplog.text and "SECRET" not in log.getvalue()
+
+
+def test_a_body_that_is_not_gzip_gets_a_400(proxy: PagingProxy, upstream: Upstream) -> None:
+    conn = connect(proxy)
+    conn.request("POST", "/v1/messages", body=b"not gzip at all",
+                 headers={"Content-Encoding": "gzip"})
+    resp = conn.getresponse()
+    assert resp.status == 400
+    assert "could not be read" in json.loads(resp.read())["error"]["message"]
+    assert upstream.received == []

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import _json_limits
+from ._errors import parser_message
 
 _DECODED = {"", "identity", "gzip", "deflate"}
 
@@ -61,7 +62,8 @@ async def _read(request: web.BaseRequest, limit: int) -> bytes:
     except BodyError:
         raise
     except Exception as exc:  # aiohttp's payload and content-encoding errors.
-        raise BodyError(400, f"request body could not be read: {exc}") from None
+        raise BodyError(400, f"request body could not be read: {parser_message(str(exc))}") \
+            from None
     return b"".join(chunks)
 
 

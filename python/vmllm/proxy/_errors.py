@@ -11,6 +11,7 @@ carries both shapes at once.
 from __future__ import annotations
 
 import json
+import re
 from http import HTTPStatus
 
 from aiohttp import web
@@ -18,6 +19,15 @@ from aiohttp import web
 _KIND = {400: "invalid_request_error", 404: "not_found_error", 408: "timeout_error",
          413: "request_too_large", 415: "invalid_request_error", 502: "api_error",
          504: "timeout_error"}
+
+
+def parser_message(text: str) -> str:
+    """An HTTP parser's complaint without the bytes it quotes (a line it could not parse may be
+    a header carrying an API key): its first line, up to the first quoted bytes."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()] or [""]
+    # aiohttp's str() of its errors starts "400, message:"; the message is on the next line.
+    first = lines[1] if re.fullmatch(r"\d{3}, message:", lines[0]) and len(lines) > 1 else lines[0]
+    return re.split(r"bytearray\(|b'|b\"", first, maxsplit=1)[0].rstrip(" :,.")[:200]
 
 
 def error_body(wire: str, status: int, message: str) -> bytes:

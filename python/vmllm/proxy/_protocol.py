@@ -5,8 +5,9 @@ on how long one request's headers may take, so a client sending a header a byte 
 (slowloris) would hold its connection forever. Here every request's headers must be complete
 within ``header_timeout`` of its first byte (or of the connection opening). A request llhttp
 cannot parse (a Content-Length that is not a count, a smuggling attempt, a bad request line)
-gets a 400 with a JSON body, one log line and no traceback, and its connection is closed: the
-bytes after a broken request cannot be trusted to start the next one.
+gets a 400 with a JSON body, one log line and no traceback (neither quoting the bytes it could
+not parse), and its connection is closed: the bytes after a broken request cannot be trusted to
+start the next one.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from ._errors import error_body
+from ._errors import error_body, parser_message
 
 _log = logging.getLogger("vmllm")
 
@@ -81,10 +81,7 @@ class Connection(RequestHandler):
             _log.error("vmllm proxy: internal error", exc_info=exc)
             text = "internal error"
         else:
-            # llhttp's message quotes the offending line after the first: it may be a header
-            # carrying a key, so only the first line goes to the client and the log.
-            first = str(message or exc or HTTPStatus(status).phrase).split("\n", 1)[0]
-            text = f"bad HTTP request: {first.rstrip(': ')}"
+            text = f"bad HTTP request: {parser_message(str(message or exc or status))}"
             _log.info("vmllm proxy: %s", text[:200])
         resp = web.Response(status=status, body=error_body("", status, f"vmllm proxy: {text}"),
                             content_type="application/json")
