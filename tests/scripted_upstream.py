@@ -65,12 +65,15 @@ class Upstream:
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
-                for i, chunk in enumerate(answer):
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                    self.wfile.flush()
-                    if i == 0:  # Hold the rest until the client has seen the first chunk.
-                        upstream.gate_seen = upstream.gate.wait(10)
-                self.wfile.write(b"0\r\n\r\n")
+                try:
+                    for i, chunk in enumerate(answer):
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()
+                        if i == 0:  # Hold the rest until the client has seen the first chunk.
+                            upstream.gate_seen = upstream.gate.wait(10)
+                    self.wfile.write(b"0\r\n\r\n")
+                except ConnectionError:  # The proxy gave up on this stream (a timeout test).
+                    self.close_connection = True
 
             do_GET = do_PUT = do_DELETE = do_PATCH = do_POST  # noqa: N815
 
