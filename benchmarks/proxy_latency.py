@@ -6,8 +6,9 @@ proxy has real paging work to do). The upstream and ``vmllm proxy`` run as proce
 own, as deployed (in one process the client, proxy and upstream threads would queue for one
 GIL). Direct and proxied calls alternate, each path over its own kept-alive connection (as an
 SDK client does), and the report gives p50 / p99 of each, the added time and the ratio, in the
-same run. Then where the time goes for one request of each size, step by step, in this
-process (``--no-profile`` skips it).
+same run; and the proxy process's CPU time per request (user + system, from /proc), which a
+loaded machine does not inflate the way it does wall-clock latency. Then where the time goes
+for one request of each size, step by step, in this process (``--no-profile`` skips it).
 
     python benchmarks/proxy_latency.py [--iterations 300]
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -133,6 +135,16 @@ def start(command: list[str], pattern: str) -> tuple[subprocess.Popen[str], int]
     return proc, int(match.group(1))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (0 where /proc is missing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def serve_upstream() -> None:
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
     print(f"upstream on port {upstream.server_address[1]}", flush=True)
@@ -154,14 +166,14 @@ def main() -> None:
                             f"http://127.0.0.1:{up_port}", "--port", "0"],
                            r"listening on http://127\.0\.0\.1:(\d+)")
     try:
-        run(args, up_port, px_port)
+        run(args, up_port, px_port, proxy.pid)
     finally:
         for proc in (proxy, upstream):
             proc.terminate()
             proc.wait()
 
 
-def run(args: argparse.Namespace, up_port: int, px_port: int) -> None:
+def run(args: argparse.Namespace, up_port: int, px_port: int, px_pid: int) -> None:
     direct_client, proxy_client = Client(up_port), Client(px_port)
     print(f"{'request':>9} {'n':>5} {'direct p50':>11} {'direct p99':>11} "
           f"{'proxy p50':>10} {'proxy p99':>10} {'added p50':>10} {'added p99':>10} "
@@ -172,9 +184,12 @@ def run(args: argparse.Namespace, up_port: int, px_port: int) -> None:
         for _ in range(3):  # Warm-up: connections open, the session's pages stored.
             direct_client.call(body), proxy_client.call(body)
         direct, proxied = [], []
+        cpu = 0.0
         for _ in range(n):
             direct.append(direct_client.call(body))
+            before = cpu_seconds(px_pid)
             proxied.append(proxy_client.call(body))
+            cpu += cpu_seconds(px_pid) - before
         d50, d99, p50, p99 = (pct(direct, 0.5), pct(direct, 0.99), pct(proxied, 0.5),
                               pct(proxied, 0.99))
         print(f"{label:>9} {n:>5} {d50 * 1e3:>9.2f}ms {d99 * 1e3:>9.2f}ms "
@@ -182,7 +197,8 @@ def run(args: argparse.Namespace, up_port: int, px_port: int) -> None:
               f"{(p99 - d99) * 1e3:>8.2f}ms {p50 / d50:>6.1f}", flush=True)
         print(f"{'':>9} request {len(body):,} bytes; mean direct "
               f"{statistics.mean(direct) * 1e3:.2f}ms, mean proxied "
-              f"{statistics.mean(proxied) * 1e3:.2f}ms")
+              f"{statistics.mean(proxied) * 1e3:.2f}ms; proxy CPU per request "
+              f"{cpu / n * 1e3:.2f}ms")
         if not args.no_profile:
             print(f"{'':>9} steps (ms): {profile(body)}", flush=True)
 

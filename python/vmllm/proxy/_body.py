@@ -19,6 +19,7 @@ from .. import _json_limits
 from ._errors import parser_message
 
 _DECODED = {"", "identity", "gzip", "deflate"}
+_timeout = getattr(asyncio, "timeout", None)
 
 
 class BodyError(Exception):
@@ -45,15 +46,21 @@ async def read_body(request: web.BaseRequest, limit: int, timeout: float) -> byt
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         request.writer.output_size = 0  # The answer proper has not started.
     try:
-        return await asyncio.wait_for(_read(request, limit), timeout)
+        if _timeout is None:  # Python < 3.11.
+            return await asyncio.wait_for(_read(request, limit, declared, encoding), timeout)
+        async with _timeout(timeout):  # No task per request, unlike wait_for.
+            return await _read(request, limit, declared, encoding)
     except asyncio.TimeoutError:
         raise BodyError(408, f"request body not received within {timeout:g} s") from None
 
 
-async def _read(request: web.BaseRequest, limit: int) -> bytes:
+async def _read(request: web.BaseRequest, limit: int, declared: int | None,
+                encoding: str) -> bytes:
     chunks: list[bytes] = []
     total = 0
     try:
+        if declared is not None and encoding in ("", "identity"):
+            return await request.content.readexactly(declared)  # The usual case, in one go.
         async for chunk in request.content.iter_any():
             total += len(chunk)
             if total > limit:
