@@ -6,7 +6,6 @@ import http.client
 import io
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 

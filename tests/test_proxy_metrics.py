@@ -6,7 +6,6 @@ import http.client
 import io
 import math
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from scripted_upstream import (  # noqa: F401 - upstream is a fixture.
-    STUB, Upstream, completion, openai_history, upstream)
+    STUB, Upstream, completion, upstream)
 
 pytest.importorskip("openai")
 
