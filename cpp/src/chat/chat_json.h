@@ -136,9 +136,10 @@ J ToolEntry(WireFormat wire, const std::string& name, const std::string& descrip
 // Anything else ("auto", "required", a malformed choice) forces no one tool; the upstream
 // judges its validity.
 template <class J>
-std::string ForcedToolName(const J& tool_choice) {
-  if (!tool_choice.is_object()) return "";
-  const J& fn = CallFunction(tool_choice);
+std::string ForcedToolName(const J& request) {
+  auto choice = request.find("tool_choice");
+  if (choice == request.end() || !choice->is_object()) return "";
+  const J& fn = CallFunction(*choice);
   auto name = fn.find("name");
   return name != fn.end() && name->is_string() ? name->template get<std::string>() : "";
 }

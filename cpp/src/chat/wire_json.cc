@@ -41,7 +41,7 @@ class JsonWireRequest : public WireRequest {
     }
     if (doc_["messages"].empty()) return Bad("'messages' is empty");
     if (Status s = ParseTools(); !s.ok()) return s;
-    if (doc_.contains("tool_choice")) conv_.forced_tool = chat_json::ForcedToolName(doc_["tool_choice"]);
+    conv_.forced_tool = chat_json::ForcedToolName(doc_);
     if (conv_.wire == WireFormat::kAnthropic && doc_.contains("system")) {
       const json& sys = doc_["system"];
       if (!sys.is_string() && !sys.is_array()) return Bad("'system' must be a string or blocks");

@@ -30,7 +30,21 @@ std::string ItemType(const json& item) {
 }
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A function_call or custom_tool_call item as a ToolCall. A custom tool's input is free text (a
+// patch), its own canonical form.
+ToolCall ItemCall(const json& item, const std::string& type) {
+  ToolCall call{StringField(item, "call_id"), StringField(item, "name"), "{}"};
+  if (type == "custom_tool_call") {
+    call.arguments = StringField(item, "input");
+    return call;
+  }
+  auto args = item.find("arguments");
+  if (args != item.end() && !args->is_null()) call.arguments = chat_json::ArgumentsText(*args);
+  return call;
 }
 
 class ResponsesRequest : public WireRequest {
@@ -47,7 +61,7 @@ class ResponsesRequest : public WireRequest {
     }
     if (input->is_array() && input->empty()) return Bad("'input' is empty");
     VMLLM_RETURN_IF_ERROR(ParseTools());
-    if (doc_.contains("tool_choice")) conv_.forced_tool = chat_json::ForcedToolName(doc_["tool_choice"]);
+    conv_.forced_tool = chat_json::ForcedToolName(doc_);
     if (doc_.contains("instructions")) {
       const json& sys = doc_["instructions"];
       if (!sys.is_null() && !sys.is_string() && !sys.is_array()) {
@@ -82,7 +96,8 @@ class ResponsesRequest : public WireRequest {
       items[conv_.msgs[index].wire_message]["output"] = text;
     }
     std::vector<Fold> folds = edits.folds;
-    std::sort(folds.begin(), folds.end(), [](const Fold& a, const Fold& b) { return a.from > b.from; });
+    std::sort(folds.begin(), folds.end(),
+              [](const Fold& a, const Fold& b) { return a.from > b.from; });
     for (const Fold& fold : folds) {
       items.erase(items.begin() + fold.from, items.begin() + fold.to);
       items.insert(items.begin() + fold.from,
@@ -141,22 +156,16 @@ class ResponsesRequest : public WireRequest {
       if (!HasString(item, "call_id") || !HasString(item, "name")) {
         return Bad(where + " (" + type + ") needs string 'call_id' and 'name'");
       }
-      ToolCall call;
-      call.id = item["call_id"].get<std::string>();
-      call.name = item["name"].get<std::string>();
-      if (type == "custom_tool_call") {
-        call.arguments = StringField(item, "input");  // Free text (a patch): its own key.
-      } else {
-        auto args = item.find("arguments");
-        call.arguments = args == item.end() || args->is_null() ? "{}" : chat_json::ArgumentsText(*args);
-      }
+      ToolCall call = ItemCall(item, type);
       Msg& response = Response(i);
       response.call_bytes += call.name.size() + call.arguments.size();
       response.calls.push_back(std::move(call));
       return Status();
     }
     if (type == "function_call_output" || type == "custom_tool_call_output") {
-      if (!HasString(item, "call_id")) return Bad(where + " (" + type + ") has no string 'call_id'");
+      if (!HasString(item, "call_id")) {
+        return Bad(where + " (" + type + ") has no string 'call_id'");
+      }
       auto output = item.find("output");
       if (output == item.end() || (!output->is_string() && !output->is_array())) {
         return Bad(where + ".output must be a string or a list of content");
@@ -230,22 +239,11 @@ Result<std::vector<ToolCall>> ResponseCalls(const json& response) {
   for (const json& item : *output) {
     if (!item.is_object()) return Status::InvalidArgument("upstream output item is not an object");
     const std::string type = StringField(item, "type");
-    ToolCall call;
-    call.id = StringField(item, "call_id");
-    if (type == "function_call") {
-      call.name = StringField(item, "name");
-      auto args = item.find("arguments");
-      call.arguments = args == item.end() || args->is_null() ? "{}" : chat_json::ArgumentsText(*args);
-    } else if (type == "custom_tool_call") {
-      call.name = StringField(item, "name");
-      call.arguments = StringField(item, "input");
+    if (type == "function_call" || type == "custom_tool_call") {
+      calls.push_back(ItemCall(item, type));
     } else if (EndsWith(type, "_call")) {
-      call.name = type;
-      call.arguments = "{}";
-    } else {
-      continue;
+      calls.push_back(ToolCall{StringField(item, "call_id"), type, "{}"});
     }
-    calls.push_back(std::move(call));
   }
   return calls;
 }
