@@ -1,6 +1,7 @@
 // The wire adapters (wire.h): OpenAI Chat Completions and Anthropic Messages requests in and
-// out. Every JSON error or unexpected shape becomes an InvalidArgument that names what was
-// wrong. A new format adds one parse branch per switch below and its tool entry in chat_json.h.
+// out, and the entry points of all formats (Responses lives in wire_responses.cc). Every JSON
+// error or unexpected shape becomes an InvalidArgument that names what was wrong. A new format
+// adds one branch per entry point below and its tool entry in chat_json.h.
 #include "chat/wire.h"
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "chat/chat_json.h"
+#include "chat/wire_responses.h"
 #include "vmllm/json_limits.h"
 
 namespace vmllm {
@@ -15,7 +17,9 @@ namespace {
 
 // Key order as the client sent it, so the forwarded body differs only where the policy edits.
 using json = nlohmann::ordered_json;
+using chat_json::Bad;
 using chat_json::Dump;
+using chat_json::LooksLikeError;
 using chat_json::ReadToolCall;
 
 // Text of an OpenAI content (string, null, or parts) or an Anthropic content (string or
@@ -25,17 +29,6 @@ std::string ContentText(const json& content) {
   chat_json::ContentText(content, &out);
   return out;
 }
-
-// OpenAI carries no error flag on tool results; agents conventionally start them with "Error".
-bool LooksLikeError(const std::string& text) {
-  size_t i = text.find_first_not_of(" \t\r\n");
-  if (i == std::string::npos) return false;
-  std::string head = text.substr(i, 5);
-  std::transform(head.begin(), head.end(), head.begin(), ::tolower);
-  return head == "error";
-}
-
-Status Bad(const std::string& what) { return Status::InvalidArgument("malformed request: " + what); }
 
 class JsonWireRequest : public WireRequest {
  public:
@@ -48,6 +41,7 @@ class JsonWireRequest : public WireRequest {
     }
     if (doc_["messages"].empty()) return Bad("'messages' is empty");
     if (Status s = ParseTools(); !s.ok()) return s;
+    conv_.forced_tool = chat_json::ForcedToolName(doc_);
     if (conv_.wire == WireFormat::kAnthropic && doc_.contains("system")) {
       const json& sys = doc_["system"];
       if (!sys.is_string() && !sys.is_array()) return Bad("'system' must be a string or blocks");
@@ -56,15 +50,8 @@ class JsonWireRequest : public WireRequest {
     const json& messages = doc_["messages"];
     conv_.wire_messages = messages.size();
     for (size_t i = 0; i < messages.size(); ++i) {
-      Status s;
-      switch (conv_.wire) {
-        case WireFormat::kOpenAI:
-          s = ParseOpenAIMessage(i, messages[i]);
-          break;
-        case WireFormat::kAnthropic:
-          s = ParseAnthropicMessage(i, messages[i]);
-          break;
-      }
+      Status s = conv_.wire == WireFormat::kAnthropic ? ParseAnthropicMessage(i, messages[i])
+                                                      : ParseOpenAIMessage(i, messages[i]);
       if (!s.ok()) return s;
     }
     return Status();
@@ -246,6 +233,7 @@ Result<std::unique_ptr<WireRequest>> ParseWireRequest(WireFormat wire, const std
   try {
     json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) return Status::InvalidArgument("malformed request: not valid JSON");
+    if (wire == WireFormat::kOpenAIResponses) return responses_wire::ParseRequest(std::move(doc));
     auto request = std::make_unique<JsonWireRequest>(wire, std::move(doc));
     if (Status s = request->Parse(); !s.ok()) return s;
     return std::unique_ptr<WireRequest>(std::move(request));
@@ -263,6 +251,8 @@ Result<std::vector<ToolCall>> ParseResponseCalls(WireFormat wire, const std::str
     }
     std::vector<ToolCall> calls;
     switch (wire) {
+      case WireFormat::kOpenAIResponses:
+        return responses_wire::ResponseCalls(doc);
       case WireFormat::kOpenAI: {
         if (!doc.contains("choices") || !doc["choices"].is_array() || doc["choices"].empty()) {
           return calls;
@@ -299,8 +289,17 @@ Result<std::string> AppendToolExchange(
     if (req.is_discarded() || resp.is_discarded()) {
       return Status::InvalidArgument("tool exchange: not valid JSON");
     }
+    if (!req.is_object() || !resp.is_object()) {
+      return Status::InvalidArgument("tool exchange: request and response must be JSON objects");
+    }
+    if (wire == WireFormat::kOpenAIResponses) {
+      VMLLM_RETURN_IF_ERROR(responses_wire::AppendExchange(&req, resp, results));
+      return Dump(req);
+    }
     json& messages = req["messages"];
     switch (wire) {
+      case WireFormat::kOpenAIResponses:  // Returned above.
+        break;
       case WireFormat::kOpenAI: {
         const json& msg = resp["choices"][0]["message"];
         json assistant = {{"role", "assistant"}, {"content", msg.value("content", json())}};
