@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "engine/compression_jobs.h"
+#include "engine/named_pages.h"
 #include "engine/resident_set.h"
 #include "engine/snapshot.h"
 #include "store/disk_store.h"
@@ -1082,8 +1083,9 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
   for (size_t l = 0; l < 2; ++l) {
     for (const auto& hit : lists[l]) ranked[l].push_back(hit.first);
   }
-  std::vector<FusedKey> fused =
-      FuseHybrid(std::move(ranked[1]), std::move(ranked[0]), fusion, in_space);
+  std::vector<PageKey> named = NamedPages(table_, query, ranked[1], k);
+  std::vector<FusedKey> fused = FuseHybrid(std::move(ranked[1]), std::move(ranked[0]), fusion,
+                                           in_space, std::move(named));
   for (size_t i = 0; i < fused.size() && i < n; ++i) {
     hits.push_back(SearchHit{table_.FindKey(fused[i].key)->page_id, fused[i].score});
   }

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <set>
+#include <unordered_set>
 #include <utility>
 
 #include "memory/conversation_memory_impl.h"
@@ -22,6 +24,8 @@ namespace {
 
 constexpr size_t kCandidates = 100;  // Hits per search before paging.
 constexpr size_t kCatchUpBatch = 512;
+// Turns shown on each side of a recall hit (BENCHMARKS.md, "Retrieval (issue 16)").
+constexpr size_t kContextTurns = 1;
 
 SearchMode EngineMode(RecallMode mode) {
   switch (mode) {
@@ -121,6 +125,43 @@ Result<MemorySearchPage> ConversationMemoryImpl::PageOfLocked(RecallTable table,
   return out;
 }
 
+Result<std::vector<int64_t>> ConversationMemoryImpl::SpreadLocked(std::vector<int64_t> ranked,
+                                                                  ContextTurns& context) {
+  // MMR with position as the similarity: a hit next to a better one is already on the page as
+  // its context, so it moves behind every hit that shows something new.
+  std::vector<int64_t> spread, later;
+  std::unordered_set<int64_t> covered;
+  for (int64_t id : ranked) {
+    if (covered.count(id)) {
+      later.push_back(id);
+      continue;
+    }
+    auto adjacent = store_->AdjacentMessages(options_.agent_id, id, kContextTurns);
+    if (!adjacent.ok()) return adjacent.status();
+    covered.insert(id);
+    covered.insert(adjacent->begin(), adjacent->end());
+    context[id] = std::move(adjacent).value();
+    spread.push_back(id);
+  }
+  spread.insert(spread.end(), later.begin(), later.end());
+  return spread;
+}
+
+Result<MemorySearchPage> ConversationMemoryImpl::WithContextLocked(MemorySearchPage page,
+                                                                   const ContextTurns& context) {
+  std::set<int64_t> ids;  // Oldest first.
+  for (const MemoryHit& hit : page.hits) {
+    if (auto it = context.find(hit.id); it != context.end()) {
+      ids.insert(it->second.begin(), it->second.end());
+    }
+  }
+  for (const MemoryHit& hit : page.hits) ids.erase(hit.id);
+  auto turns = store_->Fetch(RecallTable::kMessages, std::vector<int64_t>(ids.begin(), ids.end()));
+  if (!turns.ok()) return turns.status();
+  page.context = std::move(turns).value();
+  return page;
+}
+
 Result<MemorySearchPage> ConversationMemoryImpl::SearchRecall(const RecallQuery& query) {
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
@@ -131,12 +172,20 @@ Result<MemorySearchPage> ConversationMemoryImpl::SearchRecallLocked(const Recall
   if (q.start && q.end && *q.start > *q.end) {
     return Status::InvalidArgument("the start of the date range is after its end");
   }
-  Result<std::vector<int64_t>> ranked =
-      q.text.find_first_not_of(" \t\r\n") == std::string::npos
-          ? store_->MessagesInRange(options_.agent_id, q.start, q.end, 1000000)
-          : SearchRowsLocked(RecallTable::kMessages, q.text, q.mode, q.start, q.end);
+  if (q.text.find_first_not_of(" \t\r\n") == std::string::npos) {  // A date listing.
+    auto listed = store_->MessagesInRange(options_.agent_id, q.start, q.end, 1000000);
+    if (!listed.ok()) return listed.status();
+    return PageOfLocked(RecallTable::kMessages, *listed, q.page);
+  }
+  auto ranked = SearchRowsLocked(RecallTable::kMessages, q.text, q.mode, q.start, q.end);
   if (!ranked.ok()) return ranked.status();
-  return PageOfLocked(RecallTable::kMessages, *ranked, q.page);
+  // A turn without its context rarely answers: each hit comes with the turns on either side.
+  ContextTurns context;
+  auto spread = SpreadLocked(std::move(ranked).value(), context);
+  if (!spread.ok()) return spread.status();
+  auto page = PageOfLocked(RecallTable::kMessages, *spread, q.page);
+  if (!page.ok()) return page.status();
+  return WithContextLocked(std::move(page).value(), context);
 }
 
 Result<int64_t> ConversationMemoryImpl::ArchivalInsert(std::string_view text) {

@@ -9,7 +9,11 @@
 #include <random>
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <vector>
+
+#include "text/query_words.h"
 
 namespace vmllm {
 namespace {
@@ -93,24 +97,23 @@ std::string RandomStoreId() {
 }
 
 std::string Fts5AnyWordQuery(std::string_view text) {
-  std::string query, word;
-  size_t terms = 0;
-  auto flush = [&] {
-    if (word.empty() || terms >= 64) return word.clear();
-    if (!query.empty()) query += " OR ";
-    query += '"' + word + '"';
-    ++terms;
-    word.clear();
-  };
+  std::vector<std::string> words(1);
   for (char c : text) {
     unsigned char u = static_cast<unsigned char>(c);
     if (std::isalnum(u) || u >= 0x80) {
-      word += c;
-    } else {
-      flush();
+      words.back() += c;
+    } else if (!words.back().empty()) {
+      words.emplace_back();
     }
   }
-  flush();
+  if (words.back().empty()) words.pop_back();
+  std::string query;
+  size_t terms = 0;
+  for (const std::string& word : ContentWords(words)) {
+    if (terms++ == 64) break;
+    if (!query.empty()) query += " OR ";
+    query += '"' + word + '"';
+  }
   return query;
 }
 

@@ -38,10 +38,12 @@ HybridFusion HybridFusionFor(bool hashing_embedder) {
 
 std::vector<FusedKey> FuseHybrid(std::vector<int64_t> keyword, std::vector<int64_t> vectors,
                                  HybridFusion setting,
-                                 const std::function<bool(int64_t)>& keep) {
+                                 const std::function<bool(int64_t)>& keep,
+                                 std::vector<int64_t> named) {
   std::vector<RankedList> lists(2);
   lists[0] = RankedList{std::move(keyword), setting.keyword_weight};
   lists[1] = RankedList{std::move(vectors), 1.0};
+  if (!named.empty()) lists.push_back(RankedList{std::move(named), setting.name_weight});
   return FuseRanks(lists, setting.k, keep);
 }
 

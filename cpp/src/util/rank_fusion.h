@@ -38,6 +38,9 @@ std::vector<FusedKey> FuseRanks(const std::vector<RankedList>& lists, double k,
 struct HybridFusion {
   double k;
   double keyword_weight;  // The vector list's weight is 1.
+  // The pages of documents a query word names ("argparse" -> argparse.py), as a third list:
+  // the doc id is a boosted field, so a name finds its file.
+  double name_weight = 3.0;
 };
 
 // The one setting of vmllm's hybrid searches (documents: pager.cc; conversation recall and
@@ -52,10 +55,12 @@ struct HybridFusion {
 // - a learned embedder: equal weights, same k (not measured).
 HybridFusion HybridFusionFor(bool hashing_embedder);
 
-// FuseRanks over the BM25 list (first, so it wins ties) and the vector list, with `setting`.
+// FuseRanks over the BM25 list (first, so it wins ties), the vector list and the list of
+// pages whose document the query names (often empty), with `setting`.
 std::vector<FusedKey> FuseHybrid(std::vector<int64_t> keyword, std::vector<int64_t> vectors,
                                  HybridFusion setting,
-                                 const std::function<bool(int64_t)>& keep = nullptr);
+                                 const std::function<bool(int64_t)>& keep = nullptr,
+                                 std::vector<int64_t> named = {});
 
 }  // namespace vmllm
 
