@@ -200,7 +200,7 @@ class PagerImpl : public Pager {
   std::unique_ptr<Chunker> chunker_;
   PageTable table_;
   bool vectors_failing_ = false;  // The vector half failed last time (warned already).
-  HybridFusion fusion_ = HybridFusionFor(false);  // Set by Init from the embedder.
+  HybridFusion fusion_ = DefaultHybridFusion();
   PageKey synced_key_ = 0;  // Every stored page with a key <= this is in the table.
   int64_t deleted_seq_ = 0;  // Deletions logged up to here are out of the table.
   PagerStats counters_;
@@ -233,7 +233,6 @@ Status PagerImpl::Init() {
   clock_ = options_.clock ? options_.clock : SystemClock();
   if (!options_.tokenizer) options_.tokenizer = NewApproxTokenizer();
   if (!options_.embedder) options_.embedder = NewHashingEmbedder();
-  fusion_ = HybridFusionFor(IsHashingEmbedder(*options_.embedder));
   if (!options_.compressor) options_.compressor = NewExtractiveCompressor();
   if (options_.async_compressor) {
     jobs_ = std::make_unique<CompressionJobs>(

@@ -25,7 +25,7 @@ namespace {
 constexpr size_t kCandidates = 100;  // Hits per search before paging.
 constexpr size_t kCatchUpBatch = 512;
 // Turns shown on each side of a recall hit (BENCHMARKS.md, "Retrieval (issue 16)").
-constexpr size_t kContextTurns = 1;
+constexpr size_t kContextTurns = 2;
 
 SearchMode EngineMode(RecallMode mode) {
   switch (mode) {

@@ -32,9 +32,7 @@ std::vector<FusedKey> FuseRanks(const std::vector<RankedList>& lists, double k,
   return fused;
 }
 
-HybridFusion HybridFusionFor(bool hashing_embedder) {
-  return HybridFusion{10.0, hashing_embedder ? 3.0 : 1.0};
-}
+HybridFusion DefaultHybridFusion() { return HybridFusion{10.0, 3.0}; }
 
 std::vector<FusedKey> FuseHybrid(std::vector<int64_t> keyword, std::vector<int64_t> vectors,
                                  HybridFusion setting,
