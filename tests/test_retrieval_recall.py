@@ -13,7 +13,7 @@ import retrieval_recall as rr  # noqa: E402
 
 
 def test_a_recall_hit_comes_with_the_turns_before_and_after_it() -> None:
-    with vmllm.ConversationMemory(window_tokens=400, page_size=2) as memory:
+    with vmllm.ConversationMemory(window_tokens=600, page_size=2) as memory:
         for i in range(30):
             memory.append({"role": "user", "content": f"small talk about the weather, day {i}"})
         memory.append({"role": "user", "content": "Did you ever get a pet?"})

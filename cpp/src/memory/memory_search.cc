@@ -9,8 +9,9 @@
 // between the two never leaves a row unsearchable.
 #include <algorithm>
 #include <cstdlib>
-#include <string>
 #include <set>
+#include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -26,6 +27,10 @@ constexpr size_t kCandidates = 100;  // Hits per search before paging.
 constexpr size_t kCatchUpBatch = 512;
 // Turns shown on each side of a recall hit (BENCHMARKS.md, "Retrieval (issue 16)").
 constexpr size_t kContextTurns = 2;
+// At most window_tokens / kContextShare tokens of context on a page, each turn counted with
+// the ~16 tokens its timestamp and role take in a tool result.
+constexpr size_t kContextShare = 6;
+constexpr size_t kContextTurnOverhead = 16;
 
 SearchMode EngineMode(RecallMode mode) {
   switch (mode) {
@@ -140,7 +145,14 @@ Result<std::vector<int64_t>> ConversationMemoryImpl::SpreadLocked(std::vector<in
     if (!adjacent.ok()) return adjacent.status();
     covered.insert(id);
     covered.insert(adjacent->begin(), adjacent->end());
-    context[id] = std::move(adjacent).value();
+    // Nearest first: the turn before, the turn after, the one before that...
+    auto split = std::lower_bound(adjacent->begin(), adjacent->end(), id);
+    std::vector<int64_t> before(adjacent->begin(), split), after(split, adjacent->end());
+    std::vector<int64_t>& nearest = context[id];
+    for (size_t d = 0; d < before.size() || d < after.size(); ++d) {
+      if (d < before.size()) nearest.push_back(before[before.size() - 1 - d]);
+      if (d < after.size()) nearest.push_back(after[d]);
+    }
     spread.push_back(id);
   }
   spread.insert(spread.end(), later.begin(), later.end());
@@ -149,16 +161,42 @@ Result<std::vector<int64_t>> ConversationMemoryImpl::SpreadLocked(std::vector<in
 
 Result<MemorySearchPage> ConversationMemoryImpl::WithContextLocked(MemorySearchPage page,
                                                                    const ContextTurns& context) {
-  std::set<int64_t> ids;  // Oldest first.
+  std::unordered_set<int64_t> hits;
+  std::vector<int64_t> wanted;
+  for (const MemoryHit& hit : page.hits) hits.insert(hit.id);
   for (const MemoryHit& hit : page.hits) {
     if (auto it = context.find(hit.id); it != context.end()) {
-      ids.insert(it->second.begin(), it->second.end());
+      for (int64_t id : it->second) {
+        if (!hits.count(id)) wanted.push_back(id);
+      }
     }
   }
-  for (const MemoryHit& hit : page.hits) ids.erase(hit.id);
-  auto turns = store_->Fetch(RecallTable::kMessages, std::vector<int64_t>(ids.begin(), ids.end()));
+  auto turns = store_->Fetch(RecallTable::kMessages, wanted);
   if (!turns.ok()) return turns.status();
-  page.context = std::move(turns).value();
+  std::unordered_map<int64_t, MemoryHit*> by_id;
+  for (MemoryHit& turn : *turns) by_id[turn.id] = &turn;
+  // The page must fit in the window with room to spare: context gets a share of it, the
+  // nearest turns of the best hits first.
+  size_t budget = options_.window_tokens / kContextShare;
+  std::set<int64_t> chosen;  // Oldest first.
+  for (size_t distance = 0; distance < kContextTurns; ++distance) {
+    for (const MemoryHit& hit : page.hits) {
+      auto it = context.find(hit.id);
+      if (it == context.end()) continue;
+      for (size_t i = 2 * distance; i < 2 * distance + 2 && i < it->second.size(); ++i) {
+        auto turn = by_id.find(it->second[i]);
+        if (turn == by_id.end() || hits.count(turn->first) || chosen.count(turn->first)) {
+          continue;
+        }
+        const size_t tokens =
+            options_.tokenizer->Count(turn->second->content) + kContextTurnOverhead;
+        if (tokens > budget) continue;
+        budget -= tokens;
+        chosen.insert(turn->first);
+      }
+    }
+  }
+  for (int64_t id : chosen) page.context.push_back(std::move(*by_id[id]));
   return page;
 }
 
