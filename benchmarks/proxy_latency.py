@@ -2,33 +2,45 @@
 
 A local upstream on 127.0.0.1 answers every chat completion at once with a small fixed reply.
 Each request is an agent conversation of the given size (tool results of ~2 kB each, so the
-proxy has real paging work to do). Direct and proxied calls alternate, over fresh connections
-each time (as a simple client does), and the report gives p50 / p99 of each and the ratios.
+proxy has real paging work to do). The upstream and ``vmllm proxy`` run as processes of their
+own, as deployed (in one process the client, proxy and upstream threads would queue for one
+GIL). Direct and proxied calls alternate, each path over its own kept-alive connection (as an
+SDK client does), and the report gives p50 / p99 of each, the added time and the ratio, in the
+same run; and the proxy process's CPU time per request (user + system, from /proc), which a
+loaded machine does not inflate the way it does wall-clock latency. Then where the time goes
+for one request of each size, step by step, in this process (``--no-profile`` skips it).
 
-    python benchmarks/proxy_latency.py [--iterations 200]
+    python benchmarks/proxy_latency.py [--iterations 300]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
-import io
 import json
+import os
+import re
 import statistics
-import threading
+import subprocess
+import sys
+import tempfile
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
-from vmllm.proxy import PagingProxy
+from vmllm import _core, _json_limits
+from vmllm.proxy._session_key import session_key
+from vmllm.virtual_memory import VirtualMemory
 
 REPLY = json.dumps({"id": "c", "object": "chat.completion", "created": 1, "model": "m",
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
                                  "finish_reason": "stop"}]}).encode()
+HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench"}
 
 
 class _Upstream(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -55,16 +67,19 @@ def conversation(target_bytes: int) -> bytes:
     return json.dumps({"model": "m", "messages": msgs}).encode()
 
 
-def call(port: int, body: bytes) -> float:
-    started = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("POST", "/v1/chat/completions", body=body,
-                 headers={"Content-Type": "application/json", "Authorization": "Bearer sk-bench"})
-    resp = conn.getresponse()
-    resp.read()
-    conn.close()
-    assert resp.status == 200, resp.status
-    return time.perf_counter() - started
+class Client:
+    """One kept-alive connection, as an SDK keeps one."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def call(self, body: bytes) -> float:
+        started = time.perf_counter()
+        self.conn.request("POST", "/v1/chat/completions", body=body, headers=HEADERS)
+        resp = self.conn.getresponse()
+        resp.read()
+        assert resp.status == 200, resp.status
+        return time.perf_counter() - started
 
 
 def pct(values: list[float], q: float) -> float:
@@ -72,34 +87,120 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def best_of(fn: Callable[[], Any], n: int = 5) -> float:
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def profile(body: bytes) -> str:
+    """The proxy's steps for one request, each timed alone (best of 5, in ms)."""
+    request = json.loads(body)
+    plain = _core.StreamSession()
+    plain.rewrite("openai", body)  # Its pages exist: later rewrites plan, they do not store.
+    with tempfile.TemporaryDirectory() as tmp:
+        store = VirtualMemory(tmp)
+        try:
+            stored = _core.StreamSession(pager=store._engine, session="bench")
+            first = best_of(lambda: _core.StreamSession(
+                pager=store._engine, session=f"s{time.perf_counter_ns()}").rewrite(
+                    "openai", body), 3)
+            stored.rewrite("openai", body)
+            steps = [
+                ("check_json_limits", best_of(lambda: _json_limits.check(
+                    body, "request body", "request_body_bytes"))),
+                ("json.loads", best_of(lambda: json.loads(body))),
+                ("session key", best_of(lambda: session_key("openai", request, HEADERS))),
+                ("rewrite, no store", best_of(lambda: plain.rewrite("openai", body))),
+                ("rewrite, store, seen", best_of(lambda: stored.rewrite("openai", body))),
+                ("rewrite, store, new", first)]
+        finally:
+            store.close()
+    return "  ".join(f"{name} {seconds * 1e3:.2f}" for name, seconds in steps)
+
+
+def start(command: list[str], pattern: str) -> tuple[subprocess.Popen[str], int]:
+    """A server process and the port it printed it listens on."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.search(pattern, line)
+    if not match:
+        proc.kill()
+        raise SystemExit(f"{command[:3]} did not start: {line!r}")
+    return proc, int(match.group(1))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (0 where /proc is missing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve_upstream() -> None:
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
+    print(f"upstream on port {upstream.server_address[1]}", flush=True)
+    upstream.serve_forever()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--serve-upstream", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
-    threading.Thread(target=upstream.serve_forever, args=(0.05,), daemon=True).start()
-    up_port = upstream.server_address[1]
-    proxy = PagingProxy(f"http://127.0.0.1:{up_port}", port=0, log=io.StringIO())
-    threading.Thread(target=proxy.serve_forever, args=(0.05,), daemon=True).start()
-    px_port = proxy.server_address[1]
-    print(f"{'request':>9} {'n':>5} {'direct p50':>11} {'direct p99':>11} {'proxy p50':>10} "
-          f"{'proxy p99':>10} {'added p50':>10} {'added p99':>10} {'x p50':>6}")
+    if args.serve_upstream:
+        serve_upstream()
+        return
+    upstream, up_port = start([sys.executable, __file__, "--serve-upstream"],
+                              r"upstream on port (\d+)")
+    proxy, px_port = start([sys.executable, "-m", "vmllm", "proxy", "--upstream",
+                            f"http://127.0.0.1:{up_port}", "--port", "0"],
+                           r"listening on http://127\.0\.0\.1:(\d+)")
+    try:
+        run(args, up_port, px_port, proxy.pid)
+    finally:
+        for proc in (proxy, upstream):
+            proc.terminate()
+            proc.wait()
+
+
+def run(args: argparse.Namespace, up_port: int, px_port: int, px_pid: int) -> None:
+    direct_client, proxy_client = Client(up_port), Client(px_port)
+    print(f"{'request':>9} {'n':>5} {'direct p50':>11} {'direct p99':>11} "
+          f"{'proxy p50':>10} {'proxy p99':>10} {'added p50':>10} {'added p99':>10} "
+          f"{'x p50':>6}")
     for label, size, n in [("10 kB", 10_000, args.iterations),
                            ("1 MB", 1_000_000, max(5, args.iterations // 10))]:
         body = conversation(size)
-        call(up_port, body), call(px_port, body)  # Warm-up.
+        for _ in range(3):  # Warm-up: connections open, the session's pages stored.
+            direct_client.call(body), proxy_client.call(body)
         direct, proxied = [], []
+        cpu = 0.0
         for _ in range(n):
-            direct.append(call(up_port, body))
-            proxied.append(call(px_port, body))
+            direct.append(direct_client.call(body))
+            before = cpu_seconds(px_pid)
+            proxied.append(proxy_client.call(body))
+            cpu += cpu_seconds(px_pid) - before
         d50, d99, p50, p99 = (pct(direct, 0.5), pct(direct, 0.99), pct(proxied, 0.5),
                               pct(proxied, 0.99))
-        print(f"{label:>9} {n:>5} {d50 * 1e3:>9.2f}ms {d99 * 1e3:>9.2f}ms {p50 * 1e3:>8.2f}ms "
-              f"{p99 * 1e3:>8.2f}ms {(p50 - d50) * 1e3:>8.2f}ms {(p99 - d99) * 1e3:>8.2f}ms "
-              f"{p50 / d50:>6.1f}", flush=True)
-        print(f"{'':>9} request {len(body):,} bytes; mean direct {statistics.mean(direct) * 1e3:.2f}ms")
-    proxy.shutdown()
-    upstream.shutdown()
+        print(f"{label:>9} {n:>5} {d50 * 1e3:>9.2f}ms {d99 * 1e3:>9.2f}ms "
+              f"{p50 * 1e3:>8.2f}ms {p99 * 1e3:>8.2f}ms {(p50 - d50) * 1e3:>8.2f}ms "
+              f"{(p99 - d99) * 1e3:>8.2f}ms {p50 / d50:>6.1f}", flush=True)
+        print(f"{'':>9} request {len(body):,} bytes; mean direct "
+              f"{statistics.mean(direct) * 1e3:.2f}ms, mean proxied "
+              f"{statistics.mean(proxied) * 1e3:.2f}ms; proxy CPU per request "
+              f"{cpu / n * 1e3:.2f}ms")
+        if not args.no_profile:
+            print(f"{'':>9} steps (ms): {profile(body)}", flush=True)
 
 
 if __name__ == "__main__":

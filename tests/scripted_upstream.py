@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -18,8 +21,10 @@ STUB = re.compile(r"paged out (p-[0-9a-f]{16})")
 class Upstream:
     """A scripted API on 127.0.0.1: records each request, answers with the next script entry.
 
-    A script entry is a dict (a JSON body) or a list of bytes chunks (an SSE stream); between
-    chunks the upstream may wait for ``gate`` so a test can prove chunks are relayed live.
+    A script entry is a dict (a JSON body), a list of bytes chunks (an SSE stream; between
+    chunks the upstream may wait for ``gate`` so a test can prove chunks are relayed live), or
+    a callable taking the request handler, to answer in any way at all (raw bytes, a reset).
+    Any method is recorded; a body that is not JSON is kept as bytes.
     """
 
     def __init__(self) -> None:
@@ -36,11 +41,18 @@ class Upstream:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                upstream.received.append({"path": self.path,
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    parsed: Any = json.loads(body)
+                except ValueError:
+                    parsed = body
+                upstream.received.append({"method": self.command, "path": self.path,
                                           "headers": {k.lower(): v for k, v in self.headers.items()},
-                                          "body": json.loads(body)})
+                                          "body": parsed, "raw": body})
                 answer = upstream.script.pop(0)
+                if callable(answer):
+                    answer(self)
+                    return
                 if isinstance(answer, dict):
                     data = json.dumps(answer).encode()
                     self.send_response(200)
@@ -53,12 +65,17 @@ class Upstream:
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()
-                for i, chunk in enumerate(answer):
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                    self.wfile.flush()
-                    if i == 0:  # Hold the rest until the client has seen the first chunk.
-                        upstream.gate_seen = upstream.gate.wait(10)
-                self.wfile.write(b"0\r\n\r\n")
+                try:
+                    for i, chunk in enumerate(answer):
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()
+                        if i == 0:  # Hold the rest until the client has seen the first chunk.
+                            upstream.gate_seen = upstream.gate.wait(10)
+                    self.wfile.write(b"0\r\n\r\n")
+                except ConnectionError:  # The proxy gave up on this stream (a timeout test).
+                    self.close_connection = True
+
+            do_GET = do_PUT = do_DELETE = do_PATCH = do_POST  # noqa: N815
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -91,6 +108,24 @@ def completion(content: str | None, tool_calls: list[dict[str, Any]] | None = No
             "choices": [{"index": 0, "message": message,
                          "finish_reason": "tool_calls" if tool_calls else "stop"}],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+
+def reset_after_first_event(first: bytes) -> Any:
+    """An upstream that starts a stream, sends one event and then resets the connection."""
+
+    def answer(handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        handler.wfile.write(b"%x\r\n%s\r\n" % (len(first), first))
+        handler.wfile.flush()
+        time.sleep(0.2)
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        handler.connection.close()
+        handler.close_connection = True
+
+    return answer
 
 
 @pytest.fixture

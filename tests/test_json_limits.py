@@ -14,7 +14,6 @@ import json
 import subprocess
 import sys
 import textwrap
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -280,7 +279,7 @@ def test_deep_model_arguments_stay_raw_in_the_python_agent_loop() -> None:
 def bare_proxy():
     log = io.StringIO()
     p = PagingProxy("http://127.0.0.1:9", port=0, log=log)  # Nothing upstream: never reached.
-    threading.Thread(target=p.serve_forever, args=(0.05,), daemon=True).start()
+    p.start()
     yield p
     p.shutdown()
     p.server_close()

@@ -6,7 +6,6 @@ import http.client
 import io
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,7 +24,7 @@ ANTHROPIC_KEY = "sk-ant-test-SECRET-456"
 def proxy(upstream: Upstream) -> Iterator[PagingProxy]:
     log = io.StringIO()
     p = PagingProxy(upstream.url, port=0, log=log)
-    threading.Thread(target=p.serve_forever, args=(0.05,), daemon=True).start()
+    p.start()
     yield p
     p.shutdown()
     p.server_close()
@@ -188,7 +187,7 @@ def test_health_metrics_and_loopback_default(proxy: PagingProxy) -> None:
 def test_unreachable_upstream_is_a_502_not_a_crash() -> None:
     log = io.StringIO()
     p = PagingProxy("http://127.0.0.1:9", port=0, log=log)
-    threading.Thread(target=p.serve_forever, args=(0.05,), daemon=True).start()
+    p.start()
     try:
         conn = http.client.HTTPConnection("127.0.0.1", p.server_address[1], timeout=10)
         conn.request("POST", "/v1/chat/completions",
@@ -235,9 +234,10 @@ def test_a_content_length_that_is_not_a_count_gets_a_400_and_the_connection_clos
     answer = raw_request(proxy.server_address[1],
                          b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                          length + b"\r\n\r\n", b'{"messages": []}GET /healthz HTTP/1.1\r\n\r\n')
-    assert answer.startswith(b"HTTP/1.1 400")
-    assert b"Content-Length must be a non-negative integer" in answer
-    assert answer.count(b"HTTP/1.1") == 1  # The body was never parsed as a second request.
+    assert answer.startswith((b"HTTP/1.0 400", b"HTTP/1.1 400"))
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert "Content-Length" in json.loads(body)["error"]["message"]
+    assert answer.count(b"HTTP/1.") == 1  # The body was never parsed as a second request.
 
 
 def test_a_huge_body_on_any_route_gets_a_413_unread(proxy: PagingProxy, upstream: Upstream) -> None:

@@ -6,7 +6,6 @@ import http.client
 import io
 import math
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -22,7 +21,7 @@ VALUE = re.compile(r"^(NaN|[+-]Inf|-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?)$")
 @pytest.fixture
 def proxy() -> Iterator[PagingProxy]:
     p = PagingProxy("http://127.0.0.1:9", port=0, log=io.StringIO())
-    threading.Thread(target=p.serve_forever, args=(0.05,), daemon=True).start()
+    p.start()
     yield p
     p.shutdown()
     p.server_close()
@@ -58,15 +57,39 @@ def test_metrics_print_large_counters_exactly_and_stay_valid_prometheus_text(pro
             kind, name, rest = line[2:].split(" ", 2)
             assert kind in ("HELP", "TYPE")
             if kind == "TYPE":
-                assert rest in ("counter", "gauge") and name not in typed
+                assert rest in ("counter", "gauge", "histogram") and name not in typed
                 typed[name] = rest
             continue
         match = SAMPLE.match(line)
         assert match, line
-        assert match.group(1) in typed, f"sample before its TYPE line: {line}"
+        name = match.group(1)
+        family = re.sub(r"_(bucket|sum|count)$", "", name)
+        if typed.get(family) == "histogram":
+            assert name != family, f"a histogram sample needs its suffix: {line}"
+        else:
+            assert name in typed, f"sample before its TYPE line: {line}"
         assert VALUE.match(match.group(4)), line
-        if match.group(1) != "vmllm_proxy_request_seconds_total":
+        if name not in ("vmllm_proxy_request_seconds_total", f"{family}_sum"):
             assert match.group(4).isdigit(), f"a count must print as an integer: {line}"
+
+
+def test_latency_histograms_count_every_request_in_cumulative_buckets(proxy):
+    for _ in range(3):
+        get_metrics(proxy)  # /metrics itself is not a proxied request: nothing counted.
+    proxy.metrics.count("openai", 200, 0.0007)
+    proxy.metrics.count("openai", 200, 42.0)
+    proxy.metrics.upstream(0.003)
+    lines = get_metrics(proxy).splitlines()
+    assert 'vmllm_proxy_request_seconds_bucket{le="0.0005"} 0' in lines
+    assert 'vmllm_proxy_request_seconds_bucket{le="0.001"} 1' in lines
+    assert 'vmllm_proxy_request_seconds_bucket{le="30.0"} 1' in lines
+    assert 'vmllm_proxy_request_seconds_bucket{le="60.0"} 2' in lines
+    assert 'vmllm_proxy_request_seconds_bucket{le="+Inf"} 2' in lines
+    assert "vmllm_proxy_request_seconds_count 2" in lines
+    assert "vmllm_proxy_request_seconds_sum 42.0007" in lines
+    assert 'vmllm_proxy_upstream_seconds_bucket{le="0.0025"} 0' in lines
+    assert 'vmllm_proxy_upstream_seconds_bucket{le="0.005"} 1' in lines
+    assert "vmllm_proxy_upstream_seconds_count 1" in lines
 
 
 @pytest.mark.parametrize("value, text", [

@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +28,7 @@ KEY = "Bearer sk-test-store-SECRET"
 @contextlib.contextmanager
 def in_process_proxy(upstream: Upstream, store: Path) -> Iterator[PagingProxy]:
     p = PagingProxy(upstream.url, port=0, store=str(store), l2="memory")
-    threading.Thread(target=p.serve_forever, args=(0.05,), daemon=True).start()
+    p.start()
     try:
         yield p
     finally:
@@ -195,7 +194,7 @@ def test_a_store_deleted_under_the_proxy_still_forwards_and_closes_cleanly(
         tmp_path: Path, upstream: Upstream, caplog: pytest.LogCaptureFixture) -> None:
     store = tmp_path / "gone"
     p = PagingProxy(upstream.url, port=0, store=str(store), l2="memory")
-    threading.Thread(target=p.serve_forever, args=(0.05,), daemon=True).start()
+    p.start()
     try:
         history = openai_history()
         upstream.script.append(completion("ok"))

@@ -57,3 +57,11 @@ def test_distinctive_functions_are_found_by_what_they_do(corpus, mode: str) -> N
         if defs[name] not in hits:
             missed.append(name)
     assert missed == []
+
+
+def test_a_module_name_finds_its_file_first(corpus) -> None:
+    vm, _ = corpus
+    # difflib, glob and others import or mention these modules; the name is the file's.
+    for module in MODULES:
+        hits = vm.semantic_find(module, n=1)
+        assert hits and hits[0].startswith(f"{module}.py::"), (module, hits)

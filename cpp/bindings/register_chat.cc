@@ -16,8 +16,8 @@ void RegisterChat(py::module_& m) {
   m.def("tool_schemas", [](const std::string& set, const std::string& format) {
     return Unwrap(ToolSchemas(set, Unwrap(ParseWireFormat(format))));
   }, py::arg("set"), py::arg("format") = "openai",
-  "JSON array of the schemas of a tool set ('stream', 'memory', 'documents') in the 'openai' or "
-  "'anthropic' shape.");
+  "JSON array of the schemas of a tool set ('stream', 'memory', 'documents') in the 'openai', "
+  "'anthropic' or 'openai-responses' shape.");
 }
 
 }  // namespace vmllm

@@ -35,19 +35,24 @@ py::dict BlockDict(const MemoryBlock& b) {
   return d;
 }
 
-py::dict PageDict(const MemorySearchPage& p) {
-  py::list hits;
-  for (const MemoryHit& h : p.hits) {
+py::list HitList(const std::vector<MemoryHit>& hits) {
+  py::list out;
+  for (const MemoryHit& h : hits) {
     py::dict d;
     d["id"] = h.id;
     d["timestamp"] = h.timestamp;
     d["role"] = h.role;
     d["content"] = h.content;
     d["message"] = h.json;
-    hits.append(d);
+    out.append(d);
   }
+  return out;
+}
+
+py::dict PageDict(const MemorySearchPage& p) {
   py::dict d;
-  d["hits"] = hits;
+  d["hits"] = HitList(p.hits);
+  d["context"] = HitList(p.context);
   d["page"] = p.page;
   d["total"] = p.total;
   d["total_pages"] = p.total_pages;

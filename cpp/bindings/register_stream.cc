@@ -17,8 +17,12 @@ WireFormat ParseWire(const std::string& wire) { return Unwrap(ParseWireFormat(wi
 
 StreamConfig MakeConfig(int tau_turns, size_t min_evict_bytes, bool count_user_messages_only,
                         bool stub_unused_tools, bool inject_memory_tools, size_t window_tokens,
-                        bool cache_aware, double cache_write_price, double cache_read_price) {
+                        bool cache_aware, double cache_write_price, double cache_read_price,
+                        int schema_idle_turns = 8) {
   if (tau_turns < 1) ThrowStatus(Status::InvalidArgument("tau_turns must be at least 1"));
+  if (schema_idle_turns < 0) {
+    ThrowStatus(Status::InvalidArgument("schema_idle_turns must be at least 0"));
+  }
   StreamConfig c;
   c.tau_turns = tau_turns;
   c.min_evict_bytes = min_evict_bytes;
@@ -29,6 +33,7 @@ StreamConfig MakeConfig(int tau_turns, size_t min_evict_bytes, bool count_user_m
   c.cache_aware = cache_aware;
   c.cache_write_price = cache_write_price;
   c.cache_read_price = cache_read_price;
+  c.schema_idle_turns = schema_idle_turns;
   return c;
 }
 
@@ -91,11 +96,11 @@ void RegisterStream(py::module_& m) {
       .def(py::init([](int tau_turns, size_t min_evict_bytes, bool count_user_messages_only,
                        bool stub_unused_tools, bool inject_memory_tools, size_t window_tokens,
                        bool cache_aware, double cache_write_price, double cache_read_price,
-                       Pager* pager, const std::string& session) {
+                       Pager* pager, const std::string& session, int schema_idle_turns) {
              StreamConfig config = MakeConfig(
                  tau_turns, min_evict_bytes, count_user_messages_only, stub_unused_tools,
                  inject_memory_tools, window_tokens, cache_aware, cache_write_price,
-                 cache_read_price);
+                 cache_read_price, schema_idle_turns);
              if (!pager) return std::make_unique<StreamSession>(config);
              if (session.empty()) {
                ThrowStatus(Status::InvalidArgument("a session kept in a store needs a name"));
@@ -109,7 +114,7 @@ void RegisterStream(py::module_& m) {
            py::arg("inject_memory_tools") = true, py::arg("window_tokens") = 0,
            py::arg("cache_aware") = false, py::arg("cache_write_price") = 3.75,
            py::arg("cache_read_price") = 0.30, py::arg("pager") = nullptr,
-           py::arg("session") = "",
+           py::arg("session") = "", py::arg("schema_idle_turns") = 8,
            // The store outlives every session kept in it.
            py::keep_alive<1, 11>())
       .def("rewrite", [](StreamSession& s, const std::string& wire, const std::string& body) {
@@ -130,6 +135,15 @@ void RegisterStream(py::module_& m) {
         r["new_faults"] = report.new_faults;
         r["cache_rewrite"] = report.first_changed_message != SIZE_MAX;
         return py::make_tuple(py::bytes(text), r);
+      }, py::arg("wire"), py::arg("body"))
+      .def("preview", [](const StreamSession& s, const std::string& wire, const std::string& body) {
+        const WireFormat w = ParseWire(wire);
+        Result<std::string> out = Status();
+        {
+          py::gil_scoped_release release;
+          out = s.Preview(w, body);
+        }
+        return py::bytes(Unwrap(std::move(out)));
       }, py::arg("wire"), py::arg("body"))
       .def("follow_up", [](StreamSession& s, const std::string& wire, const std::string& request,
                            const std::string& response) -> py::object {

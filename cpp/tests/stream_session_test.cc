@@ -1,4 +1,5 @@
-// StreamSession over both wire formats: stubs, faults, pinning, schemas, the cache gate, bad input.
+// StreamSession over both wire formats: stubs, faults, pinning, the cache gate, bad input
+// (schemas: stream_schema_test.cc).
 #include "vmllm/stream.h"
 
 #include <gtest/gtest.h>
@@ -131,25 +132,6 @@ TEST(StreamSession, FollowUpAnswersARecallWithoutTheClient) {
   ASSERT_TRUE(session.FollowUp(WireFormat::kOpenAI, chat.Body(), client_call, &extended, &follow).ok());
   EXPECT_EQ(follow, "");
   EXPECT_FALSE(session.FollowUp(WireFormat::kOpenAI, chat.Body(), "{bad", &extended, &follow).ok());
-}
-
-TEST(StreamSession, UnusedSchemasBecomeStubsUntilUsed) {
-  StreamSession session;
-  const std::string tools =
-      R"([{"type":"function","function":{"name":"read_file","description":"Read a file.\nLong details here.","parameters":{"type":"object","properties":{"path":{"type":"string","description":"the path"}}}}},)"
-      R"({"type":"function","function":{"name":"grep","description":"Search files.\nMore.","parameters":{"type":"object","properties":{"pattern":{"type":"string","description":"regex to find"}}}}}])";
-  OpenAIChat chat;
-  chat.User("hi");
-  std::string out = Rewrite(session, chat.Body(tools));
-  EXPECT_EQ(out.find("Long details"), std::string::npos);
-  EXPECT_EQ(out.find("regex to find"), std::string::npos);
-  EXPECT_NE(out.find(R"("description":"Search files.")"), std::string::npos);
-  EXPECT_NE(out.find("vmllm_recall"), std::string::npos);
-  chat.Result(chat.Call("grep", R"({"pattern":"x"})"), "none");
-  out = Rewrite(session, chat.Body(tools));
-  EXPECT_NE(out.find("regex to find"), std::string::npos);  // Used: back in full.
-  EXPECT_EQ(out.find("the path"), std::string::npos);
-  EXPECT_EQ(session.Stats().schema_stubs, 1u);
 }
 
 TEST(StreamSession, AnthropicToolResultBlocksArePagedAndErrorsKept) {

@@ -100,14 +100,16 @@ TEST(ToolRegistry, PublicSchemasBySetName) {
 }
 
 TEST(WireFormatNames, RoundTripAndRefuseOthers) {
-  for (WireFormat wire : {WireFormat::kOpenAI, WireFormat::kAnthropic}) {
+  for (WireFormat wire :
+       {WireFormat::kOpenAI, WireFormat::kAnthropic, WireFormat::kOpenAIResponses}) {
     auto parsed = ParseWireFormat(WireFormatName(wire));
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed, wire);
   }
   auto bad = ParseWireFormat("gemini", "wire");
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(bad.status().message(), "wire must be 'openai' or 'anthropic', not 'gemini'");
+  EXPECT_EQ(bad.status().message(),
+            "wire must be 'openai', 'anthropic' or 'openai-responses', not 'gemini'");
 }
 
 }  // namespace

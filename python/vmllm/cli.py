@@ -1,4 +1,4 @@
-"""The ``vmllm`` command line: demo, ingest, ls, rm, find, page, stats, replay and proxy."""
+"""The ``vmllm`` command line: demo, ingest, ls, rm, find, page, stats, replay, proxy and run."""
 
 from __future__ import annotations
 

@@ -479,8 +479,10 @@ class ConversationMemory:
 
         ``query`` by words and meaning (``mode``: hybrid, keyword or vector); an empty query
         lists the date range oldest first. A date alone covers its whole day (UTC). Returns
-        ``{"hits": [{"id", "timestamp", "role", "content", "message"}], "page", "total",
-        "total_pages"}``, ``page_size`` hits a page.
+        ``{"hits": [{"id", "timestamp", "role", "content", "message"}], "context", "page",
+        "total", "total_pages"}``, ``page_size`` hits a page; ``context`` holds the messages
+        just before and after the hits of a query (not hits themselves), oldest first. A hit
+        that is context of a better one moves behind the others, so a page covers more.
         """
         if not isinstance(page, int) or isinstance(page, bool) or page < 0:
             raise InvalidArgumentError(f"page must be a non-negative int, not {page!r}")
@@ -492,7 +494,7 @@ class ConversationMemory:
                                                    _epoch(end, True), mode, page))
         finally:
             self._after_search()
-        for hit in result["hits"]:
+        for hit in result["hits"] + result["context"]:
             hit["message"] = json.loads(hit["message"]) if hit["message"] else None
         return result
 

@@ -82,6 +82,9 @@ struct ConversationMemoryOptions {
 // A stored message or passage found by a search.
 struct MemorySearchPage {
   std::vector<MemoryHit> hits;
+  // Recall search: the turns just before and after the hits that are not hits themselves,
+  // oldest first (a turn without its context rarely answers).
+  std::vector<MemoryHit> context;
   size_t page = 0;
   size_t total = 0;        // Hits over all pages (capped by the candidate limit).
   size_t total_pages = 0;

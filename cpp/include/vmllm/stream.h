@@ -1,7 +1,8 @@
 // Message-stream paging: an agent's request as pages, and the policy that shrinks it.
 //
 // An agent resends its whole conversation on every call. StreamSession sits between the agent
-// and the inference API (OpenAI Chat Completions or Anthropic Messages) and rewrites each request:
+// and the inference API (OpenAI Chat Completions, OpenAI Responses or Anthropic Messages) and
+// rewrites each request:
 //   - every tool result and tool schema is a page, named by a hash of its content ("p-" + 16 hex
 //     digits), kept in the session's page store, so the same content is the same page on every
 //     request;
@@ -10,8 +11,12 @@
 //     it back; a stub depends only on the page and its call, so it is byte-identical on every
 //     later request and the provider's cached prefix survives;
 //   - error results and results of the newest turn never leave;
-//   - a tool schema the conversation has not used yet becomes a stub (name, first line of the
-//     description, empty input schema) and comes back in full once the tool is used;
+//   - a tool schema goes up whole until it has gone `schema_idle_turns` turns uncalled, then as a
+//     stub (name, first line of the description, empty input schema); a call brings it back
+//     whole for another `schema_idle_turns`. A tool the model has not yet seen whole (every tool
+//     of a session's first request, one the client adds or changes) and the tool `tool_choice`
+//     names are never stubs. The memory tools below follow the client's tools, and once offered
+//     stay offered: the tools array, the front of the cached prefix, seldom changes;
 //   - the model can call three injected tools: `vmllm_recall(page_ids)` restores pages in place,
 //     `vmllm_release(page_ids)` lets them go now, `vmllm_compact(from_turn, to_turn, summary)`
 //     folds whole turns into the model's own summary (the originals stay pages);
@@ -19,9 +24,12 @@
 //     earlier result is paged out. A key that faulted is pinned: its later results stay in full
 //     until a fresh result for the same key differs from the pinned one.
 // A tool call is never separated from its result: only result contents and schemas change, and
-// compaction removes whole turns.
+// compaction removes whole turns. What the policy does not understand (Anthropic thinking and
+// redacted_thinking blocks with their signatures, cache_control, Responses reasoning and
+// built-in tool items, unknown fields) goes upstream byte for byte.
 //
-// Turns: by default a turn is one model call (an assistant message), which is what ages a tool
+// Turns: by default a turn is one model call (an assistant message; in the Responses format, a
+// run of consecutive assistant, function_call and reasoning items), which is what ages a tool
 // result in an agent loop with a single human message; `count_user_messages_only` counts only
 // human-written user messages instead, as Pichay's "user turns".
 //
@@ -65,6 +73,7 @@ struct StreamConfig {
   size_t min_evict_bytes = 500;
   bool count_user_messages_only = false;
   bool stub_unused_tools = true;
+  int schema_idle_turns = 8;  // Turns a schema goes uncalled before it is stubbed.
   bool inject_memory_tools = true;
   // Pressure thresholds as fractions of window_tokens; window_tokens = 0 turns pressure off.
   size_t window_tokens = 0;
@@ -123,6 +132,12 @@ class StreamSession {
   // error is returned as it is (the caller may forward the request unchanged).
   Result<std::string> Rewrite(WireFormat wire, const std::string& body,
                               RewriteReport* report = nullptr);
+
+  // The body the next Rewrite of `body` would forward, for counting its tokens (Anthropic's
+  // count_tokens) without sending it: no state, counter or page of the session changes and
+  // nothing is written to the store. InvalidArgument as Rewrite; with an engine, a store error
+  // reading the session's latest state is returned as it is.
+  Result<std::string> Preview(WireFormat wire, const std::string& body) const;
 
   // Given the request as the client sent it (or as extended by an earlier FollowUp) and the
   // upstream's non-streaming response: if the response calls only vmllm_* memory tools, the

@@ -7,14 +7,29 @@
 #ifndef VMLLM_CHAT_CHAT_JSON_H_
 #define VMLLM_CHAT_CHAT_JSON_H_
 
+#include <cctype>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "chat/message.h"
+#include "vmllm/status.h"
 #include "vmllm/wire_format.h"
 
 namespace vmllm::chat_json {
+
+inline Status Bad(const std::string& what) {
+  return Status::InvalidArgument("malformed request: " + what);
+}
+
+// OpenAI carries no error flag on tool results; agents conventionally start them with "Error".
+inline bool LooksLikeError(const std::string& text) {
+  size_t i = text.find_first_not_of(" \t\r\n");
+  if (i == std::string::npos) return false;
+  std::string head = text.substr(i, 5);
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return head == "error";
+}
 
 // Compact; invalid UTF-8 from a client is replaced rather than thrown on.
 template <class J>
@@ -94,18 +109,39 @@ ToolCall ReadToolCall(const J& call) {
 }
 
 // A tool entry of a request's "tools" in `wire`'s shape; `parameters` is its JSON schema.
+// Responses tools are flat and strict unless told otherwise: vmllm's schemas (and a stub's empty
+// one) are not written for strict mode, so they say so.
 template <class J>
 J ToolEntry(WireFormat wire, const std::string& name, const std::string& description,
             J parameters) {
   switch (wire) {
     case WireFormat::kAnthropic:
       return J{{"name", name}, {"description", description}, {"input_schema", std::move(parameters)}};
+    case WireFormat::kOpenAIResponses:
+      return J{{"type", "function"},
+               {"name", name},
+               {"description", description},
+               {"parameters", std::move(parameters)},
+               {"strict", false}};
     case WireFormat::kOpenAI:
       break;
   }
   return J{{"type", "function"},
            {"function",
             {{"name", name}, {"description", description}, {"parameters", std::move(parameters)}}}};
+}
+
+// The tool a request's "tool_choice" forces, or "": Chat Completions {"type":"function",
+// "function":{"name"}}, Anthropic {"type":"tool","name"}, Responses {"type":"function","name"}.
+// Anything else ("auto", "required", a malformed choice) forces no one tool; the upstream
+// judges its validity.
+template <class J>
+std::string ForcedToolName(const J& request) {
+  auto choice = request.find("tool_choice");
+  if (choice == request.end() || !choice->is_object()) return "";
+  const J& fn = CallFunction(*choice);
+  auto name = fn.find("name");
+  return name != fn.end() && name->is_string() ? name->template get<std::string>() : "";
 }
 
 }  // namespace vmllm::chat_json

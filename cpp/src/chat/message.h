@@ -27,7 +27,8 @@ struct Msg {
   std::vector<ToolCall> calls;    // Assistant tool calls.
   std::string tool_call_id;       // Tool result: the call it answers.
   bool is_error = false;          // Tool result flagged as an error.
-  size_t wire_message = 0;        // Index in the request's messages array.
+  size_t wire_message = 0;        // Index in the request's messages array (Responses: input
+                                  // items; an assistant Msg is a run of items, from its first).
   int wire_block = -1;            // Anthropic: index of the block in that message's content.
   size_t call_bytes = 0;          // Bytes of the calls' names and arguments.
 };
@@ -43,10 +44,13 @@ struct ToolSchema {
 
 struct Conversation {
   WireFormat wire = WireFormat::kOpenAI;
-  std::string system;  // Anthropic's top-level system text (OpenAI keeps it in messages).
+  // Anthropic's top-level system text, Responses' "instructions" (Chat Completions keeps it in
+  // messages).
+  std::string system;
   std::vector<ToolSchema> tools;
+  std::string forced_tool;  // Named by the request's tool_choice; "" when none is.
   std::vector<Msg> msgs;
-  size_t wire_messages = 0;
+  size_t wire_messages = 0;  // Entries of "messages" (Responses: items of "input").
 };
 
 // One whole-turn compaction: wire messages [from, to) become one user message `text`.

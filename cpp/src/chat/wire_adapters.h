@@ -21,19 +21,19 @@ namespace vmllm::wire_adapters {
 // Key order as the client sent it, so what is re-rendered differs only where the policy edits.
 using json = nlohmann::ordered_json;
 
-// InvalidArgument "malformed request: <what>".
-Status Bad(const std::string& what);
-
 // The top-level member holding the conversation's items.
 const char* ItemsMember(WireFormat wire);
 // The top-level member holding the system text, or nullptr when it sits among the items.
 const char* SystemMember(WireFormat wire);
 
 // Appends the messages of item `index` of the conversation to `out` (each with wire_message =
-// `index`); InvalidArgument naming what is wrong.
+// `index`); InvalidArgument naming what is wrong. Responses gives each item of a model response
+// its own kAssistant Msg; MergeResponseRuns joins them.
 Status ParseItem(WireFormat wire, size_t index, const json& item, std::vector<Msg>* out);
-// The request's tools, in order.
-Status ParseTools(WireFormat wire, const json& tools, std::vector<ToolSchema>* out);
+// The request's tools that are pages (function tools), in order, and each one's index in
+// `tools` (Responses keeps built-in tools beside them).
+Status ParseTools(WireFormat wire, const json& tools, std::vector<ToolSchema>* out,
+                  std::vector<size_t>* entries);
 Status ParseSystem(WireFormat wire, const json& system, std::string* out);
 
 // Replaces the content of tool result `msg` (one parsed from `item`) with `text`.

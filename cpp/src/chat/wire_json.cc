@@ -1,7 +1,8 @@
-// The wire adapters: OpenAI Chat Completions and Anthropic Messages, item by item
-// (wire_adapters.h), and their responses and tool exchanges (wire.h). Every JSON error or
-// unexpected shape becomes an InvalidArgument that names what was wrong. A new format adds one
-// branch per switch below and its tool entry in chat_json.h.
+// The wire adapters: OpenAI Chat Completions and Anthropic Messages item by item
+// (wire_adapters.h), the responses and tool exchanges of every format (wire.h), and the
+// dispatch to OpenAI Responses (wire_responses.cc). Every JSON error or unexpected shape becomes
+// an InvalidArgument that names what was wrong. A new format adds one branch per switch below
+// and its tool entry in chat_json.h.
 #include "chat/wire.h"
 #include "chat/wire_adapters.h"
 
@@ -10,13 +11,16 @@
 #include <nlohmann/json.hpp>
 
 #include "chat/chat_json.h"
+#include "chat/wire_responses.h"
 #include "vmllm/json_limits.h"
 
 namespace vmllm {
 namespace wire_adapters {
 namespace {
 
+using chat_json::Bad;
 using chat_json::Dump;
+using chat_json::LooksLikeError;
 using chat_json::ReadToolCall;
 
 // Text of an OpenAI content (string, null, or parts) or an Anthropic content (string or
@@ -25,15 +29,6 @@ std::string ContentText(const json& content) {
   std::string out;
   chat_json::ContentText(content, &out);
   return out;
-}
-
-// OpenAI carries no error flag on tool results; agents conventionally start them with "Error".
-bool LooksLikeError(const std::string& text) {
-  size_t i = text.find_first_not_of(" \t\r\n");
-  if (i == std::string::npos) return false;
-  std::string head = text.substr(i, 5);
-  std::transform(head.begin(), head.end(), head.begin(), ::tolower);
-  return head == "error";
 }
 
 Status ParseOpenAIMessage(size_t i, const json& m, std::vector<Msg>* out) {
@@ -142,19 +137,20 @@ Status ParseAnthropicMessage(size_t i, const json& m, std::vector<Msg>* out) {
 
 }  // namespace
 
-Status Bad(const std::string& what) { return Status::InvalidArgument("malformed request: " + what); }
-
 const char* ItemsMember(WireFormat wire) {
-  switch (wire) {
-    case WireFormat::kOpenAI:
-    case WireFormat::kAnthropic:
-      break;
-  }
-  return "messages";
+  return wire == WireFormat::kOpenAIResponses ? "input" : "messages";
 }
 
 const char* SystemMember(WireFormat wire) {
-  return wire == WireFormat::kAnthropic ? "system" : nullptr;
+  switch (wire) {
+    case WireFormat::kAnthropic:
+      return "system";
+    case WireFormat::kOpenAIResponses:
+      return "instructions";
+    case WireFormat::kOpenAI:
+      break;
+  }
+  return nullptr;
 }
 
 Status ParseItem(WireFormat wire, size_t index, const json& item, std::vector<Msg>* out) {
@@ -163,11 +159,15 @@ Status ParseItem(WireFormat wire, size_t index, const json& item, std::vector<Ms
       return ParseOpenAIMessage(index, item, out);
     case WireFormat::kAnthropic:
       return ParseAnthropicMessage(index, item, out);
+    case WireFormat::kOpenAIResponses:
+      return responses_wire::ParseItem(index, item, out);
   }
   return Bad("unknown wire format");
 }
 
-Status ParseTools(WireFormat wire, const json& tools, std::vector<ToolSchema>* out) {
+Status ParseTools(WireFormat wire, const json& tools, std::vector<ToolSchema>* out,
+                  std::vector<size_t>* entries) {
+  if (wire == WireFormat::kOpenAIResponses) return responses_wire::ParseTools(tools, out, entries);
   if (!tools.is_array()) return Bad("'tools' must be an array");
   for (size_t i = 0; i < tools.size(); ++i) {
     const json& t = tools[i];
@@ -189,17 +189,28 @@ Status ParseTools(WireFormat wire, const json& tools, std::vector<ToolSchema>* o
     schema.json = Dump(t);
     schema.json_bytes = schema.json.size();
     out->push_back(std::move(schema));
+    entries->push_back(i);
   }
   return Status();
 }
 
-Status ParseSystem(WireFormat, const json& system, std::string* out) {
-  if (!system.is_string() && !system.is_array()) return Bad("'system' must be a string or blocks");
+Status ParseSystem(WireFormat wire, const json& system, std::string* out) {
+  if (wire == WireFormat::kOpenAIResponses) {
+    if (!system.is_null() && !system.is_string() && !system.is_array()) {
+      return Bad("'instructions' must be a string");
+    }
+  } else if (!system.is_string() && !system.is_array()) {
+    return Bad("'system' must be a string or blocks");
+  }
   *out = ContentText(system);
   return Status();
 }
 
-void SetResultText(WireFormat, const Msg& msg, const std::string& text, json* item) {
+void SetResultText(WireFormat wire, const Msg& msg, const std::string& text, json* item) {
+  if (wire == WireFormat::kOpenAIResponses) {
+    (*item)["output"] = text;
+    return;
+  }
   json& target = msg.wire_block >= 0 ? (*item)["content"][msg.wire_block] : *item;
   target["content"] = text;
 }
@@ -210,7 +221,10 @@ json ToolEntry(WireFormat wire, const ToolSchema& tool) {
   return chat_json::ToolEntry(wire, tool.name, tool.description, std::move(schema));
 }
 
-json FoldItem(WireFormat, const std::string& text) {
+json FoldItem(WireFormat wire, const std::string& text) {
+  if (wire == WireFormat::kOpenAIResponses) {
+    return json{{"type", "message"}, {"role", "user"}, {"content", text}};
+  }
   return json{{"role", "user"}, {"content", text}};
 }
 
@@ -231,6 +245,8 @@ Result<std::vector<ToolCall>> ParseResponseCalls(WireFormat wire, const std::str
     }
     std::vector<ToolCall> calls;
     switch (wire) {
+      case WireFormat::kOpenAIResponses:
+        return responses_wire::ResponseCalls(doc);
       case WireFormat::kOpenAI: {
         if (!doc.contains("choices") || !doc["choices"].is_array() || doc["choices"].empty()) {
           return calls;
@@ -267,8 +283,17 @@ Result<std::string> AppendToolExchange(
     if (req.is_discarded() || resp.is_discarded()) {
       return Status::InvalidArgument("tool exchange: not valid JSON");
     }
+    if (!req.is_object() || !resp.is_object()) {
+      return Status::InvalidArgument("tool exchange: request and response must be JSON objects");
+    }
+    if (wire == WireFormat::kOpenAIResponses) {
+      VMLLM_RETURN_IF_ERROR(responses_wire::AppendExchange(&req, resp, results));
+      return Dump(req);
+    }
     json& messages = req["messages"];
     switch (wire) {
+      case WireFormat::kOpenAIResponses:  // Returned above.
+        break;
       case WireFormat::kOpenAI: {
         const json& msg = resp["choices"][0]["message"];
         json assistant = {{"role", "assistant"}, {"content", msg.value("content", json())}};

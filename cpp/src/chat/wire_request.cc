@@ -9,13 +9,14 @@
 #include "chat/chat_json.h"
 #include "chat/wire.h"
 #include "chat/wire_adapters.h"
+#include "chat/wire_responses.h"
 #include "util/json_spans.h"
 #include "vmllm/json_limits.h"
 
 namespace vmllm {
 
+using chat_json::Bad;
 using json_spans::Span;
-using wire_adapters::Bad;
 using wire_adapters::json;
 
 namespace {
@@ -65,6 +66,7 @@ struct WireParser::Parsed {
   std::vector<ParsedItem> items;
   ParsedMember tools, system;
   std::vector<ToolSchema> tool_schemas;
+  std::vector<size_t> tool_entries;  // Index in "tools" of each of tool_schemas.
   std::string system_text;
   std::string tools_edit_key, tools_rendered;  // The tools array rendered under the last edits.
 };
@@ -78,6 +80,10 @@ class SpanWireRequest : public WireRequest {
 
   // Builds the conversation; items equal to `previous`'s are taken from it.
   Status Parse(const WireParser::Parsed* previous);
+  // Tools, system text and tool_choice; the tools and system of `previous` when unchanged.
+  Status ParseHead(const WireParser::Parsed* previous, ParsedMember tool_choice);
+  // A Responses request whose input is one string: one user message, nothing to edit but tools.
+  Status ParseTextInput(Span input, ParsedMember tool_choice);
 
   const Conversation& conversation() const override { return conv_; }
   std::string Render(const Edits& edits) override;
@@ -104,22 +110,28 @@ Status SpanWireRequest::Parse(const WireParser::Parsed* previous) {
   }
   const std::string items_key = wire_adapters::ItemsMember(wire);
   const char* system_key = wire_adapters::SystemMember(wire);
-  ParsedMember items;
+  ParsedMember items, tool_choice;
   for (const json_spans::Member& m : *members) {
     // The members vmllm reads must mean what they say to every JSON reader upstream.
     if (m.key.find('\\') != std::string_view::npos) {
       return Bad("escaped member names are not accepted at the top level");
     }
-    ParsedMember* slot = m.key == items_key                      ? &items
-                         : m.key == "tools"                      ? &p.tools
+    ParsedMember* slot = m.key == items_key                  ? &items
+                         : m.key == "tools"                  ? &p.tools
+                         : m.key == "tool_choice"            ? &tool_choice
                          : system_key && m.key == system_key ? &p.system
-                                                                 : nullptr;
+                                                             : nullptr;
     if (slot == nullptr) continue;
     if (slot->present) return Bad("'" + std::string(m.key) + "' appears twice");
     *slot = ParsedMember{true, m.value};
   }
+  if (wire == WireFormat::kOpenAIResponses && items.present && body[items.span.begin] == '"') {
+    return ParseTextInput(items.span, tool_choice);
+  }
   if (!items.present || body[items.span.begin] != '[') {
-    return Bad("'" + items_key + "' must be an array");
+    return Bad(wire == WireFormat::kOpenAIResponses
+                   ? "'input' must be a string or a list of items"
+                   : "'" + items_key + "' must be an array");
   }
   size_t items_end = 0;
   auto spans = json_spans::ArrayElements(body, items.span.begin, kMaxJsonDepth, 1, &items_end);
@@ -128,28 +140,7 @@ Status SpanWireRequest::Parse(const WireParser::Parsed* previous) {
 
   const bool same_wire = previous != nullptr && previous->wire == wire;
   try {
-    if (p.tools.present) {
-      if (same_wire && previous->tools.present &&
-          SameBytes(Bytes(body, p.tools.span), Bytes(previous->body, previous->tools.span))) {
-        p.tool_schemas = previous->tool_schemas;
-        p.tools_edit_key = previous->tools_edit_key;
-        p.tools_rendered = previous->tools_rendered;
-      } else {
-        VMLLM_RETURN_IF_ERROR(
-            wire_adapters::ParseTools(wire, ParseSpan(body, p.tools.span), &p.tool_schemas));
-      }
-      conv_.tools = p.tool_schemas;
-    }
-    if (p.system.present) {
-      if (same_wire && previous->system.present &&
-          SameBytes(Bytes(body, p.system.span), Bytes(previous->body, previous->system.span))) {
-        p.system_text = previous->system_text;
-      } else {
-        VMLLM_RETURN_IF_ERROR(
-            wire_adapters::ParseSystem(wire, ParseSpan(body, p.system.span), &p.system_text));
-      }
-      conv_.system = p.system_text;
-    }
+    VMLLM_RETURN_IF_ERROR(ParseHead(same_wire ? previous : nullptr, tool_choice));
     p.items.resize(spans->size());
     for (size_t i = 0; i < spans->size(); ++i) {
       ParsedItem& item = p.items[i];
@@ -170,7 +161,56 @@ Status SpanWireRequest::Parse(const WireParser::Parsed* previous) {
   } catch (const json::exception& e) {
     return Bad(e.what());
   }
+  if (wire == WireFormat::kOpenAIResponses) responses_wire::MergeResponseRuns(&conv_.msgs);
   conv_.wire_messages = spans->size();
+  return Status();
+}
+
+Status SpanWireRequest::ParseHead(const WireParser::Parsed* previous, ParsedMember tool_choice) {
+  WireParser::Parsed& p = *parsed_;
+  const std::string_view body = p.body;
+  if (p.tools.present) {
+    if (previous != nullptr && previous->tools.present &&
+        SameBytes(Bytes(body, p.tools.span), Bytes(previous->body, previous->tools.span))) {
+      p.tool_schemas = previous->tool_schemas;
+      p.tool_entries = previous->tool_entries;
+      p.tools_edit_key = previous->tools_edit_key;
+      p.tools_rendered = previous->tools_rendered;
+    } else {
+      VMLLM_RETURN_IF_ERROR(wire_adapters::ParseTools(p.wire, ParseSpan(body, p.tools.span),
+                                                      &p.tool_schemas, &p.tool_entries));
+    }
+    conv_.tools = p.tool_schemas;
+  }
+  if (p.system.present) {
+    if (previous != nullptr && previous->system.present &&
+        SameBytes(Bytes(body, p.system.span), Bytes(previous->body, previous->system.span))) {
+      p.system_text = previous->system_text;
+    } else {
+      VMLLM_RETURN_IF_ERROR(
+          wire_adapters::ParseSystem(p.wire, ParseSpan(body, p.system.span), &p.system_text));
+    }
+    conv_.system = p.system_text;
+  }
+  if (tool_choice.present) {
+    json request = json::object();
+    request["tool_choice"] = ParseSpan(body, tool_choice.span);
+    conv_.forced_tool = chat_json::ForcedToolName(request);
+  }
+  return Status();
+}
+
+Status SpanWireRequest::ParseTextInput(Span input, ParsedMember tool_choice) {
+  try {
+    VMLLM_RETURN_IF_ERROR(ParseHead(nullptr, tool_choice));
+    Msg msg;
+    msg.kind = Msg::kUser;
+    msg.text = ParseSpan(parsed_->body, input).get<std::string>();
+    conv_.msgs.push_back(std::move(msg));
+  } catch (const json::exception& e) {
+    return Bad(e.what());
+  }
+  conv_.wire_messages = 1;
   return Status();
 }
 
@@ -188,7 +228,7 @@ std::string SpanWireRequest::RenderTools(const Edits& edits) {
   if (key == p.tools_edit_key) return p.tools_rendered;
   json tools = p.tools.present ? ParseSpan(p.body, p.tools.span) : json::array();
   for (const auto& [index, stub] : edits.tool_stub) {
-    tools[index] = wire_adapters::ToolEntry(p.wire, stub);
+    tools[p.tool_entries[index]] = wire_adapters::ToolEntry(p.wire, stub);
   }
   for (const ToolSchema& tool : edits.add_tools) {
     tools.push_back(wire_adapters::ToolEntry(p.wire, tool));

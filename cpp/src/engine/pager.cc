@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "engine/compression_jobs.h"
+#include "engine/named_pages.h"
 #include "engine/resident_set.h"
 #include "engine/snapshot.h"
 #include "store/disk_store.h"
@@ -199,7 +200,7 @@ class PagerImpl : public Pager {
   std::unique_ptr<Chunker> chunker_;
   PageTable table_;
   bool vectors_failing_ = false;  // The vector half failed last time (warned already).
-  HybridFusion fusion_ = HybridFusionFor(false);  // Set by Init from the embedder.
+  HybridFusion fusion_ = DefaultHybridFusion();
   PageKey synced_key_ = 0;  // Every stored page with a key <= this is in the table.
   int64_t deleted_seq_ = 0;  // Deletions logged up to here are out of the table.
   PagerStats counters_;
@@ -232,7 +233,6 @@ Status PagerImpl::Init() {
   clock_ = options_.clock ? options_.clock : SystemClock();
   if (!options_.tokenizer) options_.tokenizer = NewApproxTokenizer();
   if (!options_.embedder) options_.embedder = NewHashingEmbedder();
-  fusion_ = HybridFusionFor(IsHashingEmbedder(*options_.embedder));
   if (!options_.compressor) options_.compressor = NewExtractiveCompressor();
   if (options_.async_compressor) {
     jobs_ = std::make_unique<CompressionJobs>(
@@ -1082,8 +1082,9 @@ Result<std::vector<SearchHit>> PagerImpl::SearchLocked(std::string_view query, s
   for (size_t l = 0; l < 2; ++l) {
     for (const auto& hit : lists[l]) ranked[l].push_back(hit.first);
   }
-  std::vector<FusedKey> fused =
-      FuseHybrid(std::move(ranked[1]), std::move(ranked[0]), fusion, in_space);
+  std::vector<PageKey> named = NamedPages(table_, query, ranked[1], k);
+  std::vector<FusedKey> fused = FuseHybrid(std::move(ranked[1]), std::move(ranked[0]), fusion,
+                                           in_space, std::move(named));
   for (size_t i = 0; i < fused.size() && i < n; ++i) {
     hits.push_back(SearchHit{table_.FindKey(fused[i].key)->page_id, fused[i].score});
   }

@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "chat/arguments.h"
@@ -96,6 +97,15 @@ class ConversationMemoryImpl : public ConversationMemory {
   void NoteVectorFailureLocked();
   Result<MemorySearchPage> PageOfLocked(RecallTable table, const std::vector<int64_t>& ranked,
                                         size_t page);
+  // Recall hit id -> the ids of the turns around it (kContextTurns on each side), nearest
+  // first.
+  using ContextTurns = std::unordered_map<int64_t, std::vector<int64_t>>;
+  // `ranked` with each hit that is the context of a better one moved behind the rest (so a
+  // page covers more of the conversation); fills `context` for the hits kept in place.
+  Result<std::vector<int64_t>> SpreadLocked(std::vector<int64_t> ranked, ContextTurns& context);
+  // `page` with the turns before and after its hits as its context (each once, oldest first,
+  // nearest turns of the best hits first while they fit a share of the window).
+  Result<MemorySearchPage> WithContextLocked(MemorySearchPage page, const ContextTurns& context);
   Result<MemorySearchPage> SearchRecallLocked(const RecallQuery& query);
   Result<MemorySearchPage> ArchivalSearchLocked(std::string_view query, size_t page);
   Result<int64_t> ArchivalInsertLocked(std::string_view text);

@@ -9,7 +9,10 @@
 // between the two never leaves a row unsearchable.
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "memory/conversation_memory_impl.h"
@@ -22,6 +25,12 @@ namespace {
 
 constexpr size_t kCandidates = 100;  // Hits per search before paging.
 constexpr size_t kCatchUpBatch = 512;
+// Turns shown on each side of a recall hit (BENCHMARKS.md, "Retrieval (issue 16)").
+constexpr size_t kContextTurns = 2;
+// At most window_tokens / kContextShare tokens of context on a page, each turn counted with
+// the ~16 tokens its timestamp and role take in a tool result.
+constexpr size_t kContextShare = 6;
+constexpr size_t kContextTurnOverhead = 16;
 
 SearchMode EngineMode(RecallMode mode) {
   switch (mode) {
@@ -121,6 +130,76 @@ Result<MemorySearchPage> ConversationMemoryImpl::PageOfLocked(RecallTable table,
   return out;
 }
 
+Result<std::vector<int64_t>> ConversationMemoryImpl::SpreadLocked(std::vector<int64_t> ranked,
+                                                                  ContextTurns& context) {
+  // MMR with position as the similarity: a hit next to a better one is already on the page as
+  // its context, so it moves behind every hit that shows something new.
+  std::vector<int64_t> spread, later;
+  std::unordered_set<int64_t> covered;
+  for (int64_t id : ranked) {
+    if (covered.count(id)) {
+      later.push_back(id);
+      continue;
+    }
+    auto adjacent = store_->AdjacentMessages(options_.agent_id, id, kContextTurns);
+    if (!adjacent.ok()) return adjacent.status();
+    covered.insert(id);
+    covered.insert(adjacent->begin(), adjacent->end());
+    // Nearest first: the turn before, the turn after, the one before that...
+    auto split = std::lower_bound(adjacent->begin(), adjacent->end(), id);
+    std::vector<int64_t> before(adjacent->begin(), split), after(split, adjacent->end());
+    std::vector<int64_t>& nearest = context[id];
+    for (size_t d = 0; d < before.size() || d < after.size(); ++d) {
+      if (d < before.size()) nearest.push_back(before[before.size() - 1 - d]);
+      if (d < after.size()) nearest.push_back(after[d]);
+    }
+    spread.push_back(id);
+  }
+  spread.insert(spread.end(), later.begin(), later.end());
+  return spread;
+}
+
+Result<MemorySearchPage> ConversationMemoryImpl::WithContextLocked(MemorySearchPage page,
+                                                                   const ContextTurns& context) {
+  std::unordered_set<int64_t> hits;
+  std::vector<int64_t> wanted;
+  for (const MemoryHit& hit : page.hits) hits.insert(hit.id);
+  for (const MemoryHit& hit : page.hits) {
+    if (auto it = context.find(hit.id); it != context.end()) {
+      for (int64_t id : it->second) {
+        if (!hits.count(id)) wanted.push_back(id);
+      }
+    }
+  }
+  auto turns = store_->Fetch(RecallTable::kMessages, wanted);
+  if (!turns.ok()) return turns.status();
+  std::unordered_map<int64_t, MemoryHit*> by_id;
+  for (MemoryHit& turn : *turns) by_id[turn.id] = &turn;
+  // The page must fit in the window with room to spare: context gets a share of it, the
+  // nearest turns of the best hits first.
+  size_t budget = options_.window_tokens / kContextShare;
+  std::set<int64_t> chosen;  // Oldest first.
+  for (size_t distance = 0; distance < kContextTurns; ++distance) {
+    for (const MemoryHit& hit : page.hits) {
+      auto it = context.find(hit.id);
+      if (it == context.end()) continue;
+      for (size_t i = 2 * distance; i < 2 * distance + 2 && i < it->second.size(); ++i) {
+        auto turn = by_id.find(it->second[i]);
+        if (turn == by_id.end() || hits.count(turn->first) || chosen.count(turn->first)) {
+          continue;
+        }
+        const size_t tokens =
+            options_.tokenizer->Count(turn->second->content) + kContextTurnOverhead;
+        if (tokens > budget) continue;
+        budget -= tokens;
+        chosen.insert(turn->first);
+      }
+    }
+  }
+  for (int64_t id : chosen) page.context.push_back(std::move(*by_id[id]));
+  return page;
+}
+
 Result<MemorySearchPage> ConversationMemoryImpl::SearchRecall(const RecallQuery& query) {
   std::lock_guard<std::mutex> lock(mu_);
   VMLLM_RETURN_IF_ERROR(CheckOpen());
@@ -131,12 +210,20 @@ Result<MemorySearchPage> ConversationMemoryImpl::SearchRecallLocked(const Recall
   if (q.start && q.end && *q.start > *q.end) {
     return Status::InvalidArgument("the start of the date range is after its end");
   }
-  Result<std::vector<int64_t>> ranked =
-      q.text.find_first_not_of(" \t\r\n") == std::string::npos
-          ? store_->MessagesInRange(options_.agent_id, q.start, q.end, 1000000)
-          : SearchRowsLocked(RecallTable::kMessages, q.text, q.mode, q.start, q.end);
+  if (q.text.find_first_not_of(" \t\r\n") == std::string::npos) {  // A date listing.
+    auto listed = store_->MessagesInRange(options_.agent_id, q.start, q.end, 1000000);
+    if (!listed.ok()) return listed.status();
+    return PageOfLocked(RecallTable::kMessages, *listed, q.page);
+  }
+  auto ranked = SearchRowsLocked(RecallTable::kMessages, q.text, q.mode, q.start, q.end);
   if (!ranked.ok()) return ranked.status();
-  return PageOfLocked(RecallTable::kMessages, *ranked, q.page);
+  // A turn without its context rarely answers: each hit comes with the turns on either side.
+  ContextTurns context;
+  auto spread = SpreadLocked(std::move(ranked).value(), context);
+  if (!spread.ok()) return spread.status();
+  auto page = PageOfLocked(RecallTable::kMessages, *spread, q.page);
+  if (!page.ok()) return page.status();
+  return WithContextLocked(std::move(page).value(), context);
 }
 
 Result<int64_t> ConversationMemoryImpl::ArchivalInsert(std::string_view text) {

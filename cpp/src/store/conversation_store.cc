@@ -1,8 +1,10 @@
 #include "store/conversation_store.h"
 
-#include "store/sqlite_common.h"
-
 #include <sqlite3.h>
+
+#include <algorithm>
+
+#include "store/sqlite_common.h"
 
 
 namespace vmllm {
@@ -398,6 +400,26 @@ Result<std::vector<MemoryHit>> ConversationStore::Fetch(RecallTable table,
     out.push_back(std::move(h));
   }
   return out;
+}
+
+Result<std::vector<int64_t>> ConversationStore::AdjacentMessages(std::string_view agent_id,
+                                                                 int64_t id, size_t n) {
+  std::vector<int64_t> ids;
+  for (const char* side : {"id < ?2 ORDER BY id DESC", "id > ?2 ORDER BY id"}) {
+    const std::string sql = "SELECT id FROM messages WHERE agent_id = ?1 AND text != ''" +
+                            SaidFilter(RecallTable::kMessages, "kind") + " AND " + side +
+                            " LIMIT ?3";
+    Stmt s(db_, sql.c_str());
+    if (!s.ok()) return Error("adjacent messages");
+    s.Text(1, agent_id);
+    s.Int(2, id);
+    s.Int(3, static_cast<int64_t>(n));
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) ids.push_back(s.ColInt(0));
+    if (rc != SQLITE_DONE) return Error("adjacent messages");
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 Result<std::vector<int64_t>> ConversationStore::MessagesInRange(std::string_view agent_id,

@@ -123,6 +123,9 @@ class ConversationStore {
                                       std::optional<double> start, std::optional<double> end);
   // Rows by id, in the order given (missing ids skipped).
   Result<std::vector<MemoryHit>> Fetch(RecallTable table, const std::vector<int64_t>& ids);
+  // The ids of the agent's `n` searchable messages just before and `n` just after message
+  // `id`, ascending: the context a recall hit is shown with.
+  Result<std::vector<int64_t>> AdjacentMessages(std::string_view agent_id, int64_t id, size_t n);
   // Messages (IsSaid kinds) in [start, end], oldest first.
   Result<std::vector<int64_t>> MessagesInRange(std::string_view agent_id,
                                                std::optional<double> start,

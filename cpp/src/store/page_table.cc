@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cctype>
 
 namespace vmllm {
 
@@ -39,6 +40,7 @@ PageInfo* PageTable::Insert(const PageRecord& r) {
   by_id_[std::string_view(raw->page_id)] = raw;
   by_key_[raw->key] = std::move(page);
   spaces_[raw->space].keys.insert(raw->key);
+  if (std::string name = DocName(raw->doc_id); !name.empty()) by_name_[name].insert(raw->key);
   Count(*raw, raw->tier, +1);
   return raw;
 }
@@ -50,9 +52,31 @@ void PageTable::Remove(PageKey key) {
   auto space = spaces_.find(it->second->space);
   space->second.keys.erase(key);
   if (space->second.keys.empty()) spaces_.erase(space);
+  if (auto named = by_name_.find(DocName(it->second->doc_id)); named != by_name_.end()) {
+    named->second.erase(key);
+    if (named->second.empty()) by_name_.erase(named);
+  }
   by_id_.erase(std::string_view(it->second->page_id));
   dirty_.erase(key);
   by_key_.erase(it);
+}
+
+std::string PageTable::DocName(std::string_view doc_id) {
+  const size_t slash = doc_id.find_last_of("/\\");
+  std::string_view base = slash == std::string_view::npos ? doc_id : doc_id.substr(slash + 1);
+  // "argparse.py" -> "argparse"; a leading dot (".bashrc") is the name, not an extension.
+  if (const size_t dot = base.rfind('.'); dot != std::string_view::npos && dot > 0) {
+    base = base.substr(0, dot);
+  }
+  std::string name(base);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+std::vector<PageKey> PageTable::KeysNamed(std::string_view name) const {
+  auto it = by_name_.find(std::string(name));
+  if (it == by_name_.end()) return {};
+  return std::vector<PageKey>(it->second.begin(), it->second.end());
 }
 
 void PageTable::SetTier(PageInfo* page, TierId tier) {

@@ -57,6 +57,12 @@ class PageTable {
   std::vector<PageKey> Keys(std::string_view space) const;  // Ascending.
   std::vector<std::string> Spaces() const;  // Every space with a page, sorted.
 
+  // A document's name, as a search word finds it: the doc id's last path component, lower
+  // case, without its extension ("lib/ArgParse.py" -> "argparse"); empty for none.
+  static std::string DocName(std::string_view doc_id);
+  // The pages of the documents whose DocName is `name` (lower case), ascending; empty if none.
+  std::vector<PageKey> KeysNamed(std::string_view name) const;
+
  private:
   void Count(const PageInfo& page, TierId tier, int sign);
 
@@ -70,6 +76,7 @@ class PageTable {
   std::unordered_set<PageKey> dirty_;
   Totals totals_[4];
   std::unordered_map<std::string, Space> spaces_;
+  std::unordered_map<std::string, std::set<PageKey>> by_name_;  // DocName -> its pages.
 };
 
 }  // namespace vmllm

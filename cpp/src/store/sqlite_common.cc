@@ -9,7 +9,11 @@
 #include <random>
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <vector>
+
+#include "text/query_words.h"
 
 namespace vmllm {
 namespace {
@@ -93,24 +97,52 @@ std::string RandomStoreId() {
 }
 
 std::string Fts5AnyWordQuery(std::string_view text) {
-  std::string query, word;
-  size_t terms = 0;
-  auto flush = [&] {
-    if (word.empty() || terms >= 64) return word.clear();
-    if (!query.empty()) query += " OR ";
-    query += '"' + word + '"';
-    ++terms;
-    word.clear();
-  };
+  // Words, and for each the whitespace-separated token it came from: the parts of one token
+  // ("get_close_matches", "argparse.ArgumentParser") also match as a phrase.
+  std::vector<std::string> words;
+  std::vector<size_t> token_of;
+  size_t token = 0;
+  bool in_word = false;
   for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
+    const unsigned char u = static_cast<unsigned char>(c);
     if (std::isalnum(u) || u >= 0x80) {
-      word += c;
+      if (!in_word) {
+        words.emplace_back();
+        token_of.push_back(token);
+      }
+      words.back() += c;
+      in_word = true;
     } else {
-      flush();
+      in_word = false;
+      if (std::isspace(u)) ++token;
     }
   }
-  flush();
+  std::string query;
+  size_t terms = 0;
+  auto add = [&](const std::string& term) {
+    if (terms++ >= 64) return;
+    if (!query.empty()) query += " OR ";
+    query += '"' + term + '"';
+  };
+  for (const std::string& word : ContentWords(words)) add(word);
+  for (size_t i = 0; i < words.size();) {
+    size_t j = i + 1;
+    while (j < words.size() && token_of[j] == token_of[i]) ++j;
+    if (j - i >= 2) {
+      std::string phrase = words[i];
+      for (size_t w = i + 1; w < j; ++w) phrase += ' ' + words[w];
+      add(phrase);
+    }
+    i = j;
+  }
+  // Two content words side by side in the question ("support group") match as a pair too.
+  for (size_t i = 0; i + 1 < words.size(); ++i) {
+    if (token_of[i + 1] != token_of[i] + 1 || IsQuestionWord(words[i]) ||
+        IsQuestionWord(words[i + 1])) {
+      continue;
+    }
+    add(words[i] + ' ' + words[i + 1]);
+  }
   return query;
 }
 

@@ -30,8 +30,9 @@ Status CheckFileInPlace(sqlite3* db, const std::string& file);
 // A random 128-bit id in hex: a store's identity, kept in its meta table.
 std::string RandomStoreId();
 
-// An FTS5 MATCH expression for the words of `text` (any of them, at most 64): every word is
-// quoted, so no user string is ever parsed as query syntax. Empty when `text` has no words.
+// An FTS5 MATCH expression for the words of `text` (any of them, at most 64), question words
+// left out (text/query_words.h): every word is quoted, so no user string is ever parsed as
+// query syntax. Empty when `text` has no words.
 std::string Fts5AnyWordQuery(std::string_view text);
 
 }  // namespace vmllm

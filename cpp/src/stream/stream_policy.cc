@@ -24,12 +24,6 @@
 namespace vmllm {
 namespace {
 
-std::string FirstLine(const std::string& text) {
-  std::string line = text.substr(0, text.find('\n'));
-  if (line.size() > 160) line = line.substr(0, 157) + "...";
-  return line;
-}
-
 std::string WithCommas(size_t n) {
   std::string digits = std::to_string(n), out;
   for (size_t i = 0; i < digits.size(); ++i) {
@@ -138,7 +132,6 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
   std::vector<size_t> turn_start;  // Wire message where turn t+1 starts.
   long turn = 0;
   std::unordered_map<std::string, CallInfo> calls;
-  std::set<std::string> used_tools;
   size_t total_bytes = conv.system.size();
   for (const ToolSchema& t : conv.tools) total_bytes += t.json_bytes;
   for (size_t i = 0; i < conv.msgs.size(); ++i) {
@@ -154,7 +147,6 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
     for (const ToolCall& c : m.calls) {
       auto [canonical, key] = CanonicalArguments(c.arguments);
       calls[c.id] = CallInfo{c.name, canonical, key};
-      used_tools.insert(c.name);
     }
   }
   const long current = turn;
@@ -313,33 +305,19 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
     changed = std::min(changed, conv.msgs[c.index].wire_message);
   }
 
-  // Tool schemas: pages too; the unused ones become stubs.
-  std::set<std::string> stubbed_tools;
-  std::set<std::string> client_tools;
-  for (size_t t = 0; t < conv.tools.size(); ++t) {
-    const ToolSchema& schema = conv.tools[t];
-    client_tools.insert(schema.name);
+  // Tool schemas: pages too; stubbed and offered by the schema rules (schema_policy.h).
+  for (const ToolSchema& schema : conv.tools) {
     AddPage(StreamPageId(schema.json), schema.json,
             StreamPageMeta{"tool schema", schema.name, schema.json.size(), 1});
-    if (cfg_.stub_unused_tools && !used_tools.count(schema.name)) {
-      edits.tool_stub[t] = ToolSchema{schema.name, FirstLine(schema.description), 0, ""};
-      stubbed_tools.insert(schema.name);
-    }
   }
-  rep.stubbed_schemas = stubbed_tools.size();
-  stats_.schema_stubs = stubbed_tools.size();
-  if (!first_request_ && stubbed_tools != prev_stubbed_tools_) changed = 0;
-  prev_stubbed_tools_ = stubbed_tools;
-
-  bool has_tool_traffic = !conv.tools.empty();
-  for (const Msg& m : conv.msgs) has_tool_traffic = has_tool_traffic || !m.calls.empty();
-  if (cfg_.inject_memory_tools && has_tool_traffic) {
-    // Recall always; release and compact once the context is under pressure.
-    for (const ToolDef& tool : ToolsOf(ToolSet::kStreamMemory)) {
-      if (level < 1 && tool.name != std::string_view(kStreamRecallTool)) continue;
-      if (!client_tools.count(tool.name)) edits.add_tools.push_back(AsToolSchema(tool));
-    }
+  const SchemaPlan schemas = PlanSchemas(cfg_, conv, turn_of, current, level, &schemas_, &edits);
+  rep.stubbed_schemas = schemas.stubbed.size();
+  stats_.schema_stubs = schemas.stubbed.size();
+  // The tools array leads the cached prefix: a different one re-writes all of it.
+  if (!first_request_ && (schemas.stubbed != prev_stubbed_tools_ || schemas.offered_more)) {
+    changed = 0;
   }
+  prev_stubbed_tools_ = schemas.stubbed;
 
   // Compactions the model asked for: whole turns, never the newest.
   size_t folded_until = 0;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "chat/message.h"
+#include "stream/schema_policy.h"
 #include "vmllm/stream.h"
 
 namespace vmllm {
@@ -93,6 +94,7 @@ class StreamPolicy {
   std::set<std::string> seen_;      // Calls and results whose effects were already counted.
   std::vector<Compaction> compactions_;
   std::set<std::string> prev_stubbed_tools_;
+  SchemaState schemas_;
   bool first_request_ = true;
 };
 

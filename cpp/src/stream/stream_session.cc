@@ -29,6 +29,10 @@ class StreamSession::Impl {
   // Catches up with the state stored for the session, when another process (or an earlier
   // run of this one) wrote a newer version than this one holds.
   Status Sync();
+  // The policy as the stored state `record` makes it.
+  StreamPolicy PolicyOf(const SpaceRecord& record) const;
+  // A copy of the session's latest policy (caught up with the store), changing nothing.
+  Result<StreamPolicy> LatestPolicy() const;
   // Stores the last plan's new pages and the state; false when another writer got in first.
   Result<bool> Commit();
   std::string StoredId(const std::string& page_id) const { return space + "/" + page_id; }
@@ -51,19 +55,33 @@ Status StreamSession::Impl::Sync() {
   if (*stored == version) return Status();
   auto record = engine->LoadSpaceRecord(space);
   if (!record.ok()) return record.status();
-  policy = StreamPolicy(config);
+  policy = PolicyOf(*record);
   unsaved = 0;
-  if (record->version != 0) {
-    Status loaded = policy.LoadState(record->state);
-    if (!loaded.ok()) {  // A damaged record: start the session afresh rather than fail forever.
-      PostBackendWarning("stream session '" + space + "': stored state unreadable (" +
-                         loaded.message() + "); starting it afresh");
-      policy = StreamPolicy(config);
-    }
-  }
   version = record->version;
   saved_decisions = policy.DecisionFingerprint();
   return Status();
+}
+
+StreamPolicy StreamSession::Impl::PolicyOf(const SpaceRecord& record) const {
+  StreamPolicy loaded(config);
+  if (record.version == 0) return loaded;
+  if (Status s = loaded.LoadState(record.state); !s.ok()) {
+    // A damaged record: start the session afresh rather than fail forever.
+    PostBackendWarning("stream session '" + space + "': stored state unreadable (" +
+                       s.message() + "); starting it afresh");
+    return StreamPolicy(config);
+  }
+  return loaded;
+}
+
+Result<StreamPolicy> StreamSession::Impl::LatestPolicy() const {
+  if (!engine) return policy;
+  auto stored = engine->SpaceRecordVersion(space);
+  if (!stored.ok()) return stored.status();
+  if (*stored == version) return policy;
+  auto record = engine->LoadSpaceRecord(space);
+  if (!record.ok()) return record.status();
+  return PolicyOf(*record);
 }
 
 Result<bool> StreamSession::Impl::Commit() {
@@ -102,31 +120,29 @@ Result<std::string> StreamSession::Rewrite(WireFormat wire, const std::string& b
   if (!parsed.ok()) return parsed.status();
   WireRequest& request = *parsed.value();
   Edits edits;
-  {
-    if (!s.engine) {
+  if (!s.engine) {
+    edits = s.policy.Plan(request.conversation(), &rep);
+    for (const auto& [id, text] : s.policy.NewPages()) s.pages.emplace(id, text);
+  } else {
+    for (int attempt = 0;; ++attempt) {
+      Status synced = s.Sync();
+      if (!synced.ok()) {
+        s.version = -1;  // What `policy` holds is unknown now: reload next time.
+        return synced;
+      }
+      rep = RewriteReport();
       edits = s.policy.Plan(request.conversation(), &rep);
-      for (const auto& [id, text] : s.policy.NewPages()) s.pages.emplace(id, text);
-    } else {
-      for (int attempt = 0;; ++attempt) {
-        Status synced = s.Sync();
-        if (!synced.ok()) {
-          s.version = -1;  // What `policy` holds is unknown now: reload next time.
-          return synced;
-        }
-        rep = RewriteReport();
-        edits = s.policy.Plan(request.conversation(), &rep);
-        s.policy.mutable_stats()->bytes_in += body.size();
-        auto committed = s.Commit();
-        if (!committed.ok()) {
-          s.version = -1;
-          return committed.status();
-        }
-        if (*committed) break;
-        if (attempt + 1 == kMaxPlanAttempts) {
-          s.version = -1;
-          return Status::BackendUnavailable("stream session '" + s.space + "' is being "
-                                            "rewritten by other processes; try again");
-        }
+      s.policy.mutable_stats()->bytes_in += body.size();
+      auto committed = s.Commit();
+      if (!committed.ok()) {
+        s.version = -1;
+        return committed.status();
+      }
+      if (*committed) break;
+      if (attempt + 1 == kMaxPlanAttempts) {
+        s.version = -1;
+        return Status::BackendUnavailable("stream session '" + s.space + "' is being "
+                                          "rewritten by other processes; try again");
       }
     }
   }
@@ -137,6 +153,20 @@ Result<std::string> StreamSession::Rewrite(WireFormat wire, const std::string& b
   if (!s.engine) s.policy.mutable_stats()->bytes_in += body.size();
   s.policy.mutable_stats()->bytes_out += out.size();
   return out;
+}
+
+Result<std::string> StreamSession::Preview(WireFormat wire, const std::string& body) const {
+  auto parsed = ParseWireRequest(wire, body);
+  if (!parsed.ok()) return parsed.status();
+  Result<StreamPolicy> policy = Status();
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    policy = impl_->LatestPolicy();
+  }
+  if (!policy.ok()) return policy.status();
+  // Planned on a copy: the session, its counters and the store stay as they were.
+  const Edits edits = policy->Plan(parsed.value()->conversation(), nullptr);
+  return parsed.value()->Render(edits);
 }
 
 Status StreamSession::FollowUp(WireFormat wire, const std::string& request,

@@ -42,6 +42,22 @@ StreamStats StatsFromJson(const json& j) {
   return s;
 }
 
+// {"tools": {name: [page, active turn]}, "offered": [names]}.
+json SchemasToJson(const SchemaState& s) {
+  json tools = json::object();
+  for (const auto& [name, tool] : s.tools) tools[name] = json::array({tool.page, tool.active});
+  return json{{"tools", std::move(tools)}, {"offered", s.offered}};
+}
+
+SchemaState SchemasFromJson(const json& j) {
+  SchemaState s;
+  for (const auto& [name, tool] : j.at("tools").items()) {
+    s.tools[name] = SchemaState::Tool{tool.at(0).get<std::string>(), tool.at(1).get<long>()};
+  }
+  s.offered = j.at("offered").get<std::set<std::string>>();
+  return s;
+}
+
 }  // namespace
 
 uint64_t StreamPolicy::DecisionFingerprint() const {
@@ -56,6 +72,11 @@ uint64_t StreamPolicy::DecisionFingerprint() const {
     key += std::to_string(n) + ',';
   }
   for (const std::string& tool : prev_stubbed_tools_) key += tool + '\x1f';
+  key += '\x1e';
+  for (const auto& [name, tool] : schemas_.tools) {
+    key += name + '\x1f' + tool.page + '\x1f' + std::to_string(tool.active) + '\x1f';
+  }
+  for (const std::string& tool : schemas_.offered) key += tool + '\x1f';
   return Fnv1a64(key);
 }
 
@@ -79,6 +100,7 @@ std::string StreamPolicy::SaveState() const {
                 {"seen", seen_},
                 {"compactions", std::move(compactions)},
                 {"stubbed_tools", prev_stubbed_tools_},
+                {"schemas", SchemasToJson(schemas_)},
                 {"first_request", first_request_}};
   // Replacement characters for any invalid UTF-8 a client's ids carried, never an exception.
   return state.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -112,6 +134,9 @@ Status StreamPolicy::LoadState(std::string_view text) {
     auto seen = state.at("seen").get<std::set<std::string>>();
     auto stubbed_tools = state.at("stubbed_tools").get<std::set<std::string>>();
     const bool first_request = state.at("first_request").get<bool>();
+    // A state saved before the schema rules has none: its tools count as newly seen.
+    SchemaState schemas;
+    if (state.contains("schemas")) schemas = SchemasFromJson(state.at("schemas"));
     stats_ = std::move(stats);
     stats_.pages = meta.size();
     stats_.pinned_keys = pinned.size();
@@ -124,6 +149,7 @@ Status StreamPolicy::LoadState(std::string_view text) {
     seen_ = std::move(seen);
     compactions_ = std::move(compactions);
     prev_stubbed_tools_ = std::move(stubbed_tools);
+    schemas_ = std::move(schemas);
     first_request_ = first_request;
     new_pages_.clear();
     return Status();

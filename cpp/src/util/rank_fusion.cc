@@ -32,16 +32,16 @@ std::vector<FusedKey> FuseRanks(const std::vector<RankedList>& lists, double k,
   return fused;
 }
 
-HybridFusion HybridFusionFor(bool hashing_embedder) {
-  return HybridFusion{10.0, hashing_embedder ? 3.0 : 1.0};
-}
+HybridFusion DefaultHybridFusion() { return HybridFusion{10.0, 3.0}; }
 
 std::vector<FusedKey> FuseHybrid(std::vector<int64_t> keyword, std::vector<int64_t> vectors,
                                  HybridFusion setting,
-                                 const std::function<bool(int64_t)>& keep) {
+                                 const std::function<bool(int64_t)>& keep,
+                                 std::vector<int64_t> named) {
   std::vector<RankedList> lists(2);
   lists[0] = RankedList{std::move(keyword), setting.keyword_weight};
   lists[1] = RankedList{std::move(vectors), 1.0};
+  if (!named.empty()) lists.push_back(RankedList{std::move(named), setting.name_weight});
   return FuseRanks(lists, setting.k, keep);
 }
 

@@ -38,24 +38,26 @@ std::vector<FusedKey> FuseRanks(const std::vector<RankedList>& lists, double k,
 struct HybridFusion {
   double k;
   double keyword_weight;  // The vector list's weight is 1.
+  // The pages of documents a query word names ("argparse" -> argparse.py), as a third list:
+  // the doc id is a boosted field, so a name finds its file.
+  double name_weight = 3.0;
 };
 
 // The one setting of vmllm's hybrid searches (documents: pager.cc; conversation recall and
-// archival: memory_search.cc), measured (BENCHMARKS.md, "Retrieval quality" and "Recall search
-// on LoCoMo"):
-// - with the built-in hashing embedder BM25 is the stronger ranker: k = 10, BM25's ranks 3:1.
-//   Documents (stdlib, "what does function X do", hit@1): 0.387 vs 0.353 BM25 alone, 0.140
-//   vectors alone, 0.340 at k = 60 1:1. Conversations (LoCoMo, 760 questions, an evidence
-//   turn in the first 5 hits): 0.534 vs 0.536 BM25 alone, 0.225 vectors alone, 0.417 at
-//   k = 60 1:1 (per conversation 0.480-0.605 vs 0.320-0.494); 2:1 to 8:1 with k = 10, and
-//   k = 5 or 20 at 3:1, all land within 0.01 of it, so one setting serves both.
-// - a learned embedder: equal weights, same k (not measured).
-HybridFusion HybridFusionFor(bool hashing_embedder);
+// archival: memory_search.cc), whatever the embedder: k = 10, BM25's ranks 3:1, a named
+// document's pages 3:1. Measured (BENCHMARKS.md, "Recall search on LoCoMo" and "Retrieval
+// (issue 16)"): with the hashing embedder BM25 is the stronger ranker (LoCoMo hit@5 0.534 vs
+// 0.417 at k = 60 1:1); with a static word-embedding model (wordllama) 3:1 beats 1:1 too on
+// the tuning half of the stdlib questions (hit@3 0.747 vs 0.627) and ties on LoCoMo's
+// document path (0.870 both), so one setting serves every embedder.
+HybridFusion DefaultHybridFusion();
 
-// FuseRanks over the BM25 list (first, so it wins ties) and the vector list, with `setting`.
+// FuseRanks over the BM25 list (first, so it wins ties), the vector list and the list of
+// pages whose document the query names (often empty), with `setting`.
 std::vector<FusedKey> FuseHybrid(std::vector<int64_t> keyword, std::vector<int64_t> vectors,
                                  HybridFusion setting,
-                                 const std::function<bool(int64_t)>& keep = nullptr);
+                                 const std::function<bool(int64_t)>& keep = nullptr,
+                                 std::vector<int64_t> named = {});
 
 }  // namespace vmllm
 
