@@ -26,8 +26,34 @@ class WireRequest {
   virtual std::string Render(const Edits& edits) = 0;
 };
 
-// InvalidArgument, naming what is wrong, for malformed JSON or the wrong shape.
+// InvalidArgument, naming what is wrong, for malformed JSON, the wrong shape, or a body past
+// the JSON limits (json_limits.h).
 Result<std::unique_ptr<WireRequest>> ParseWireRequest(WireFormat wire, const std::string& body);
+
+// Parses the successive requests of one conversation. An agent resends its whole history each
+// time, so every item (message) whose bytes equal the previous request's item at the same index
+// is taken from the previous parse, and so is its rendering when its edits are the same: past
+// a scan of the body's structure (memchr over the strings), a request costs what is new in it.
+// Rendering splices the edited items into the body as received, so every byte the policy does
+// not edit goes upstream as the client sent it.
+//
+// Thread safety: none; one conversation's requests are parsed and rendered in turn (the
+// WireRequest of a Parse must be rendered, or dropped, before the next Parse).
+class WireParser {
+ public:
+  WireParser();
+  ~WireParser();
+  WireParser(const WireParser&) = delete;
+  WireParser& operator=(const WireParser&) = delete;
+
+  // As ParseWireRequest.
+  Result<std::unique_ptr<WireRequest>> Parse(WireFormat wire, const std::string& body);
+
+  struct Parsed;  // What the previous request left to reuse (wire_request.cc).
+
+ private:
+  std::shared_ptr<Parsed> last_;
+};
 
 // Tool calls of an upstream non-streaming response.
 Result<std::vector<ToolCall>> ParseResponseCalls(WireFormat wire, const std::string& response);

@@ -1,8 +1,6 @@
 // The OpenAI Responses adapter. See wire_responses.h for how items map to the message model.
 #include "chat/wire_responses.h"
 
-#include <algorithm>
-
 #include "chat/chat_json.h"
 
 namespace vmllm::responses_wire {
@@ -47,189 +45,114 @@ ToolCall ItemCall(const json& item, const std::string& type) {
   return call;
 }
 
-class ResponsesRequest : public WireRequest {
- public:
-  explicit ResponsesRequest(json doc) : doc_(std::move(doc)) {
-    conv_.wire = WireFormat::kOpenAIResponses;
+Status ParseMessage(size_t i, const json& item, const std::string& where,
+                    std::vector<Msg>* out) {
+  if (!HasString(item, "role")) return Bad(where + " has no string 'role'");
+  const std::string role = item["role"].get<std::string>();
+  const json content = item.contains("content") ? item["content"] : json();
+  if (!content.is_null() && !content.is_string() && !content.is_array()) {
+    return Bad(where + ".content must be a string or a list of content");
   }
-
-  Status Parse() {
-    if (!doc_.is_object()) return Bad("the body must be a JSON object");
-    auto input = doc_.find("input");
-    if (input == doc_.end() || (!input->is_string() && !input->is_array())) {
-      return Bad("'input' must be a string or a list of items");
-    }
-    if (input->is_array() && input->empty()) return Bad("'input' is empty");
-    VMLLM_RETURN_IF_ERROR(ParseTools());
-    conv_.forced_tool = chat_json::ForcedToolName(doc_);
-    if (doc_.contains("instructions")) {
-      const json& sys = doc_["instructions"];
-      if (!sys.is_null() && !sys.is_string() && !sys.is_array()) {
-        return Bad("'instructions' must be a string");
-      }
-      chat_json::ContentText(sys, &conv_.system);
-    }
-    if (input->is_string()) {
-      Msg msg;
-      msg.kind = Msg::kUser;
-      msg.text = input->get<std::string>();
-      conv_.msgs.push_back(std::move(msg));
-      conv_.wire_messages = 1;
-      return Status();
-    }
-    conv_.wire_messages = input->size();
-    for (size_t i = 0; i < input->size(); ++i) VMLLM_RETURN_IF_ERROR(ParseItem(i, (*input)[i]));
-    return Status();
+  Msg msg;
+  msg.wire_message = i;
+  chat_json::ContentText(content, &msg.text);
+  if (role == "assistant") {
+    msg.kind = Msg::kAssistant;
+  } else if (role == "user") {
+    msg.kind = Msg::kUser;
+  } else if (role == "system" || role == "developer") {
+    msg.kind = Msg::kSystem;
+  } else {
+    return Bad(where + " has unknown role '" + role + "'");
   }
-
-  const Conversation& conversation() const override { return conv_; }
-
-  std::string Render(const Edits& edits) override {
-    // Tools first: adding the "tools" key to an ordered object may move the other values.
-    for (const auto& [index, stub] : edits.tool_stub) {
-      doc_["tools"][tool_entry_[index]] = ToolJson(stub);
-    }
-    for (const ToolSchema& tool : edits.add_tools) doc_["tools"].push_back(ToolJson(tool));
-    json& items = doc_["input"];
-    if (!items.is_array()) return Dump(doc_);  // A string input has nothing else to edit.
-    for (const auto& [index, text] : edits.result_text) {
-      items[conv_.msgs[index].wire_message]["output"] = text;
-    }
-    std::vector<Fold> folds = edits.folds;
-    std::sort(folds.begin(), folds.end(),
-              [](const Fold& a, const Fold& b) { return a.from > b.from; });
-    for (const Fold& fold : folds) {
-      items.erase(items.begin() + fold.from, items.begin() + fold.to);
-      items.insert(items.begin() + fold.from,
-                   json{{"type", "message"}, {"role", "user"}, {"content", fold.text}});
-    }
-    return Dump(doc_);
-  }
-
- private:
-  json ToolJson(const ToolSchema& tool) const {
-    json schema = tool.json.empty() ? json{{"type", "object"}, {"properties", json::object()}}
-                                    : json::parse(tool.json, nullptr, false);
-    return chat_json::ToolEntry(WireFormat::kOpenAIResponses, tool.name, tool.description,
-                                std::move(schema));
-  }
-
-  Status ParseTools() {
-    if (!doc_.contains("tools") || doc_["tools"].is_null()) return Status();
-    const json& tools = doc_["tools"];
-    if (!tools.is_array()) return Bad("'tools' must be an array");
-    for (size_t i = 0; i < tools.size(); ++i) {
-      const json& t = tools[i];
-      const std::string where = "tools[" + std::to_string(i) + "]";
-      if (!t.is_object() || !HasString(t, "type")) return Bad(where + " has no string 'type'");
-      if (t["type"] != "function") continue;  // Built-in and custom tools go up as sent.
-      if (!HasString(t, "name")) return Bad(where + " has no string 'name'");
-      ToolSchema schema;
-      schema.name = t["name"].get<std::string>();
-      schema.description = StringField(t, "description");
-      schema.json = Dump(t);
-      schema.json_bytes = schema.json.size();
-      conv_.tools.push_back(std::move(schema));
-      tool_entry_.push_back(i);
-    }
-    return Status();
-  }
-
-  // The assistant Msg of the model response an item belongs to: the current run's, or a new one.
-  Msg& Response(size_t i) {
-    if (!in_response_) {
-      Msg msg;
-      msg.kind = Msg::kAssistant;
-      msg.wire_message = i;
-      conv_.msgs.push_back(std::move(msg));
-      in_response_ = true;
-    }
-    return conv_.msgs.back();
-  }
-
-  Status ParseItem(size_t i, const json& item) {
-    const std::string where = "input[" + std::to_string(i) + "]";
-    if (!item.is_object()) return Bad(where + " is not an object");
-    const std::string type = ItemType(item);
-    if (type == "message") return ParseMessage(i, item, where);
-    if (type == "function_call" || type == "custom_tool_call") {
-      if (!HasString(item, "call_id") || !HasString(item, "name")) {
-        return Bad(where + " (" + type + ") needs string 'call_id' and 'name'");
-      }
-      ToolCall call = ItemCall(item, type);
-      Msg& response = Response(i);
-      response.call_bytes += call.name.size() + call.arguments.size();
-      response.calls.push_back(std::move(call));
-      return Status();
-    }
-    if (type == "function_call_output" || type == "custom_tool_call_output") {
-      if (!HasString(item, "call_id")) {
-        return Bad(where + " (" + type + ") has no string 'call_id'");
-      }
-      auto output = item.find("output");
-      if (output == item.end() || (!output->is_string() && !output->is_array())) {
-        return Bad(where + ".output must be a string or a list of content");
-      }
-      Msg msg;
-      msg.kind = Msg::kToolResult;
-      msg.wire_message = i;
-      msg.tool_call_id = item["call_id"].get<std::string>();
-      chat_json::ContentText(*output, &msg.text);
-      msg.is_error = chat_json::LooksLikeError(msg.text);
-      conv_.msgs.push_back(std::move(msg));
-      in_response_ = false;
-      return Status();
-    }
-    if (type == "reasoning") {
-      Response(i);  // Opaque (often encrypted): it only marks the model's response.
-      return Status();
-    }
-    if (type.empty()) return Bad(where + " has no string 'type'");
-    return Status();  // Built-in tool calls, item references, compaction...: untouched.
-  }
-
-  Status ParseMessage(size_t i, const json& item, const std::string& where) {
-    if (!HasString(item, "role")) return Bad(where + " has no string 'role'");
-    const std::string role = item["role"].get<std::string>();
-    const json content = item.contains("content") ? item["content"] : json();
-    if (!content.is_null() && !content.is_string() && !content.is_array()) {
-      return Bad(where + ".content must be a string or a list of content");
-    }
-    std::string text;
-    chat_json::ContentText(content, &text);
-    if (role == "assistant") {
-      Msg& response = Response(i);
-      if (!response.text.empty() && !text.empty()) response.text += '\n';
-      response.text += text;
-      return Status();
-    }
-    Msg msg;
-    msg.wire_message = i;
-    msg.text = std::move(text);
-    if (role == "user") {
-      msg.kind = Msg::kUser;
-    } else if (role == "system" || role == "developer") {
-      msg.kind = Msg::kSystem;
-    } else {
-      return Bad(where + " has unknown role '" + role + "'");
-    }
-    conv_.msgs.push_back(std::move(msg));
-    in_response_ = false;
-    return Status();
-  }
-
-  json doc_;
-  Conversation conv_;
-  std::vector<size_t> tool_entry_;  // Conversation::tools index -> index in "tools".
-  bool in_response_ = false;        // The last item belongs to a model response.
-};
+  out->push_back(std::move(msg));
+  return Status();
+}
 
 }  // namespace
 
-Result<std::unique_ptr<WireRequest>> ParseRequest(json doc) {
-  auto request = std::make_unique<ResponsesRequest>(std::move(doc));
-  VMLLM_RETURN_IF_ERROR(request->Parse());
-  return std::unique_ptr<WireRequest>(std::move(request));
+Status ParseItem(size_t i, const json& item, std::vector<Msg>* out) {
+  const std::string where = "input[" + std::to_string(i) + "]";
+  if (!item.is_object()) return Bad(where + " is not an object");
+  const std::string type = ItemType(item);
+  if (type == "message") return ParseMessage(i, item, where, out);
+  if (type == "function_call" || type == "custom_tool_call") {
+    if (!HasString(item, "call_id") || !HasString(item, "name")) {
+      return Bad(where + " (" + type + ") needs string 'call_id' and 'name'");
+    }
+    Msg response;
+    response.kind = Msg::kAssistant;
+    response.wire_message = i;
+    ToolCall call = ItemCall(item, type);
+    response.call_bytes = call.name.size() + call.arguments.size();
+    response.calls.push_back(std::move(call));
+    out->push_back(std::move(response));
+    return Status();
+  }
+  if (type == "function_call_output" || type == "custom_tool_call_output") {
+    if (!HasString(item, "call_id")) {
+      return Bad(where + " (" + type + ") has no string 'call_id'");
+    }
+    auto output = item.find("output");
+    if (output == item.end() || (!output->is_string() && !output->is_array())) {
+      return Bad(where + ".output must be a string or a list of content");
+    }
+    Msg msg;
+    msg.kind = Msg::kToolResult;
+    msg.wire_message = i;
+    msg.tool_call_id = item["call_id"].get<std::string>();
+    chat_json::ContentText(*output, &msg.text);
+    msg.is_error = chat_json::LooksLikeError(msg.text);
+    out->push_back(std::move(msg));
+    return Status();
+  }
+  if (type == "reasoning") {  // Opaque (often encrypted): it only marks the model's response.
+    Msg response;
+    response.kind = Msg::kAssistant;
+    response.wire_message = i;
+    out->push_back(std::move(response));
+    return Status();
+  }
+  if (type.empty()) return Bad(where + " has no string 'type'");
+  return Status();  // Built-in tool calls, item references, compaction...: untouched.
+}
+
+void MergeResponseRuns(std::vector<Msg>* msgs) {
+  size_t kept = 0;
+  for (size_t i = 0; i < msgs->size(); ++i) {
+    Msg& m = (*msgs)[i];
+    if (kept > 0 && m.kind == Msg::kAssistant && (*msgs)[kept - 1].kind == Msg::kAssistant) {
+      Msg& run = (*msgs)[kept - 1];
+      if (!run.text.empty() && !m.text.empty()) run.text += '\n';
+      run.text += m.text;
+      run.call_bytes += m.call_bytes;
+      for (ToolCall& call : m.calls) run.calls.push_back(std::move(call));
+      continue;
+    }
+    if (kept != i) (*msgs)[kept] = std::move(m);
+    ++kept;
+  }
+  msgs->resize(kept);
+}
+
+Status ParseTools(const json& tools, std::vector<ToolSchema>* out, std::vector<size_t>* entries) {
+  if (tools.is_null()) return Status();
+  if (!tools.is_array()) return Bad("'tools' must be an array");
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const json& t = tools[i];
+    const std::string where = "tools[" + std::to_string(i) + "]";
+    if (!t.is_object() || !HasString(t, "type")) return Bad(where + " has no string 'type'");
+    if (t["type"] != "function") continue;  // Built-in and custom tools go up as sent.
+    if (!HasString(t, "name")) return Bad(where + " has no string 'name'");
+    ToolSchema schema;
+    schema.name = t["name"].get<std::string>();
+    schema.description = StringField(t, "description");
+    schema.json = Dump(t);
+    schema.json_bytes = schema.json.size();
+    out->push_back(std::move(schema));
+    entries->push_back(i);
+  }
+  return Status();
 }
 
 Result<std::vector<ToolCall>> ResponseCalls(const json& response) {

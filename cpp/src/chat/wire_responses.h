@@ -1,5 +1,6 @@
-// The OpenAI Responses adapter (/v1/responses), behind wire.h's entry points: they check the JSON
-// limits, parse the body and turn JSON exceptions into InvalidArgument before calling these.
+// The OpenAI Responses adapter (/v1/responses), behind wire_adapters.h and wire.h's entry
+// points: they cut and parse the body and turn JSON exceptions into InvalidArgument before
+// calling these.
 //
 // A Responses request is "instructions" (the system text), "tools" (flat function entries next
 // to built-in tools) and "input": a string, or a list of items. Items map to the message model
@@ -16,20 +17,25 @@
 #ifndef VMLLM_CHAT_WIRE_RESPONSES_H_
 #define VMLLM_CHAT_WIRE_RESPONSES_H_
 
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "chat/wire.h"
+#include "chat/message.h"
 #include "vmllm/status.h"
 
 namespace vmllm::responses_wire {
 
-// InvalidArgument, naming what is wrong, for a body that is not a Responses request.
-Result<std::unique_ptr<WireRequest>> ParseRequest(nlohmann::ordered_json doc);
+// Appends the Msgs of input item `i` (wire_adapters.h's ParseItem for Responses): each item of a
+// model response gives its own kAssistant Msg until MergeResponseRuns joins each run into one.
+Status ParseItem(size_t i, const nlohmann::ordered_json& item, std::vector<Msg>* out);
+void MergeResponseRuns(std::vector<Msg>* msgs);
+
+// The function tools among `tools` (null: none) and their indices in it.
+Status ParseTools(const nlohmann::ordered_json& tools, std::vector<ToolSchema>* out,
+                  std::vector<size_t>* entries);
 
 // The calls in a response's "output": function_call and custom_tool_call items as they are, and
 // any other "*_call" item (a built-in tool) as a call named by its type, so that a response

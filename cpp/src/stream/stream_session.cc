@@ -38,6 +38,7 @@ class StreamSession::Impl {
   std::string StoredId(const std::string& page_id) const { return space + "/" + page_id; }
 
   mutable std::mutex mu;
+  WireParser parser;  // Reuses what the session's previous request parsed.
   StreamPolicy policy;
   const StreamConfig config;
   Pager* const engine;        // Null: pages in `pages` below.
@@ -110,49 +111,47 @@ StreamSession::~StreamSession() = default;
 
 Result<std::string> StreamSession::Rewrite(WireFormat wire, const std::string& body,
                                            RewriteReport* report) {
-  auto parsed = ParseWireRequest(wire, body);  // Outside the lock: parsing is the slow part.
-  if (!parsed.ok()) return parsed.status();
-  WireRequest& request = *parsed.value();
   RewriteReport local;
   RewriteReport& rep = report ? *report : local;
+  // One lock for the whole rewrite: the parser and the policy both carry the session's past.
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Impl& s = *impl_;
+  auto parsed = s.parser.Parse(wire, body);
+  if (!parsed.ok()) return parsed.status();
+  WireRequest& request = *parsed.value();
   Edits edits;
-  {
-    std::lock_guard<std::mutex> lock(impl_->mu);
-    Impl& s = *impl_;
-    if (!s.engine) {
+  if (!s.engine) {
+    edits = s.policy.Plan(request.conversation(), &rep);
+    for (const auto& [id, text] : s.policy.NewPages()) s.pages.emplace(id, text);
+  } else {
+    for (int attempt = 0;; ++attempt) {
+      Status synced = s.Sync();
+      if (!synced.ok()) {
+        s.version = -1;  // What `policy` holds is unknown now: reload next time.
+        return synced;
+      }
+      rep = RewriteReport();
       edits = s.policy.Plan(request.conversation(), &rep);
-      for (const auto& [id, text] : s.policy.NewPages()) s.pages.emplace(id, text);
-    } else {
-      for (int attempt = 0;; ++attempt) {
-        Status synced = s.Sync();
-        if (!synced.ok()) {
-          s.version = -1;  // What `policy` holds is unknown now: reload next time.
-          return synced;
-        }
-        rep = RewriteReport();
-        edits = s.policy.Plan(request.conversation(), &rep);
-        s.policy.mutable_stats()->bytes_in += body.size();
-        auto committed = s.Commit();
-        if (!committed.ok()) {
-          s.version = -1;
-          return committed.status();
-        }
-        if (*committed) break;
-        if (attempt + 1 == kMaxPlanAttempts) {
-          s.version = -1;
-          return Status::BackendUnavailable("stream session '" + s.space + "' is being "
-                                            "rewritten by other processes; try again");
-        }
+      s.policy.mutable_stats()->bytes_in += body.size();
+      auto committed = s.Commit();
+      if (!committed.ok()) {
+        s.version = -1;
+        return committed.status();
+      }
+      if (*committed) break;
+      if (attempt + 1 == kMaxPlanAttempts) {
+        s.version = -1;
+        return Status::BackendUnavailable("stream session '" + s.space + "' is being "
+                                          "rewritten by other processes; try again");
       }
     }
   }
   std::string out = request.Render(edits);
   rep.bytes_before = body.size();
   rep.bytes_after = out.size();
-  std::lock_guard<std::mutex> lock(impl_->mu);
   // With an engine, bytes_out reaches the store with the next rewrite's state.
-  if (!impl_->engine) impl_->policy.mutable_stats()->bytes_in += body.size();
-  impl_->policy.mutable_stats()->bytes_out += out.size();
+  if (!s.engine) s.policy.mutable_stats()->bytes_in += body.size();
+  s.policy.mutable_stats()->bytes_out += out.size();
   return out;
 }
 

@@ -2,25 +2,18 @@
 
 #include <string>
 
+#include "util/json_spans.h"
+
 namespace vmllm {
 
 size_t JsonDepth(std::string_view text) {
   size_t depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
+  for (size_t pos = 0; pos < text.size(); ++pos) {
+    switch (text[pos]) {
       case '"':
-        in_string = true;
+        pos = json_spans::StringEnd(text, pos);
+        if (pos == std::string_view::npos) return deepest;  // Unterminated: the parser says so.
+        --pos;
         break;
       case '[':
       case '{':
