@@ -10,6 +10,11 @@
 //     it back; a stub depends only on the page and its call, so it is byte-identical on every
 //     later request and the provider's cached prefix survives;
 //   - error results and results of the newest turn never leave;
+//   - a result the conversation made obsolete (the same call issued again, or a later edit of
+//     the file it showed) leaves as soon as it is obsolete, below τ and despite a pin, and
+//     re-reading an edited file is not a fault;
+//   - while the session thrashes (`thrash_faults` faults within `thrash_window_turns` turns), τ
+//     grows by `thrash_growth` per episode, up to 8×, and shrinks back after a quiet window;
 //   - a tool schema the conversation has not used yet becomes a stub (name, first line of the
 //     description, empty input schema) and comes back in full once the tool is used;
 //   - the model can call three injected tools: `vmllm_recall(page_ids)` restores pages in place,
@@ -75,6 +80,11 @@ struct StreamConfig {
   double cache_write_price = 3.75;  // Writing a prefix into the cache.
   double cache_read_price = 0.30;   // Reading a cached prefix.
   double min_expected_turns = 2.0;  // Floor of the remaining-turns estimate.
+  // Thrashing (see the fault monitor in engine/fault_monitor.h): `thrash_faults` faults within
+  // `thrash_window_turns` turns multiply τ by `thrash_growth` (up to 8×); 0 faults: off.
+  int thrash_window_turns = 10;
+  int thrash_faults = 1;
+  double thrash_growth = 2.0;
 };
 
 // Counters since the session began.

@@ -52,7 +52,7 @@ uint64_t StreamPolicy::DecisionFingerprint() const {
                      uint64_t{released_.size()}, uint64_t{pinned_.size()}, uint64_t{seen_.size()},
                      uint64_t{compactions_.size()}, stats_.faults, stats_.unpins,
                      stats_.releases, stats_.evictions, stats_.deferred_by_cache,
-                     uint64_t{first_request_}}) {
+                     uint64_t{first_request_}, uint64_t(monitor_.level())}) {
     key += std::to_string(n) + ',';
   }
   for (const std::string& tool : prev_stubbed_tools_) key += tool + '\x1f';
@@ -79,7 +79,8 @@ std::string StreamPolicy::SaveState() const {
                 {"seen", seen_},
                 {"compactions", std::move(compactions)},
                 {"stubbed_tools", prev_stubbed_tools_},
-                {"first_request", first_request_}};
+                {"first_request", first_request_},
+                {"fault_monitor", monitor_.Save()}};
   // Replacement characters for any invalid UTF-8 a client's ids carried, never an exception.
   return state.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -112,6 +113,10 @@ Status StreamPolicy::LoadState(std::string_view text) {
     auto seen = state.at("seen").get<std::set<std::string>>();
     auto stubbed_tools = state.at("stubbed_tools").get<std::set<std::string>>();
     const bool first_request = state.at("first_request").get<bool>();
+    // Absent from states saved before the fault monitor existed: it starts calm.
+    const auto monitor = state.contains("fault_monitor")
+                             ? state.at("fault_monitor").get<std::vector<long>>()
+                             : std::vector<long>{};
     stats_ = std::move(stats);
     stats_.pages = meta.size();
     stats_.pinned_keys = pinned.size();
@@ -125,6 +130,7 @@ Status StreamPolicy::LoadState(std::string_view text) {
     compactions_ = std::move(compactions);
     prev_stubbed_tools_ = std::move(stubbed_tools);
     first_request_ = first_request;
+    monitor_.Restore(monitor);
     new_pages_.clear();
     return Status();
   } catch (const json::exception& e) {
