@@ -90,6 +90,27 @@ TEST(Supersession, ApplyPatchWritesEveryFileItNames) {
   EXPECT_EQ(at[ResultMsg(1)], CallMsg(2));
 }
 
+TEST(Supersession, AnyWriteMakesEarlierCommandOutputStale) {
+  const auto at = SupersededAt(Convo({{"bash", R"({"command":"python repro.py"})"},
+                                      {"python", R"({"command":"python repro.py"})"},
+                                      {"search_dir", R"({"command":"search_dir foo"})"},
+                                      {"Write", R"({"file_path":"other.py"})"},
+                                      {"bash", R"({"command":"python repro.py"})"}}));
+  EXPECT_EQ(at[ResultMsg(0)], CallMsg(3));
+  EXPECT_EQ(at[ResultMsg(1)], CallMsg(3));        // A SWE-agent shell action.
+  EXPECT_EQ(at[ResultMsg(2)], kNeverSuperseded);  // One of SWE-agent's search tools.
+  EXPECT_EQ(at[ResultMsg(4)], kNeverSuperseded);
+}
+
+TEST(Supersession, RetriesOfChangesAreNotReReads) {
+  EXPECT_TRUE(IsMutatingCall("update_reservation_flights"));
+  EXPECT_TRUE(IsMutatingCall("book_reservation"));
+  EXPECT_TRUE(IsMutatingCall("Edit"));
+  EXPECT_FALSE(IsMutatingCall("get_reservation_details"));
+  EXPECT_FALSE(IsMutatingCall("search_direct_flight"));
+  EXPECT_FALSE(IsMutatingCall("Read"));
+}
+
 TEST(Supersession, ClassifiesWritesOfTheEditorFamily) {
   std::string open_file;
   EXPECT_TRUE(ClassifyCall("str_replace_based_edit_tool",

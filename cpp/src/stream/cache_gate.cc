@@ -1,15 +1,25 @@
 #include "stream/cache_gate.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace vmllm {
 
 size_t FirstWorthEvicting(const Conversation& conv, const std::vector<GateCandidate>& candidates,
                           const StreamConfig& config, long turns_so_far, size_t changed) {
-  // Bytes of the request from each candidate's message to the end, as received.
+  // The previous request ended before the newest assistant message: what follows it is new and
+  // written to the cache either way.
+  size_t fresh = SIZE_MAX;
+  for (size_t i = conv.msgs.size(); i-- > 0;) {
+    if (conv.msgs[i].kind == Msg::kAssistant) {
+      fresh = conv.msgs[i].wire_message;
+      break;
+    }
+  }
+  // Bytes of the cached prefix from each candidate's message on, as received.
   std::vector<double> tail(candidates.size(), 0);
   for (const Msg& m : conv.msgs) {
-    if (m.wire_message >= changed) break;  // Re-written from there anyway.
+    if (m.wire_message >= std::min(changed, fresh)) break;  // Written anyway from there.
     const double bytes = static_cast<double>(m.text.size() + m.call_bytes);
     for (size_t c = 0; c < candidates.size() && candidates[c].wire_message <= m.wire_message;
          ++c) {

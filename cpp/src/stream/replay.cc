@@ -202,7 +202,9 @@ class Replayer {
     for (Occurrence& o : occ_) {
       if (o.superseded_at == kNeverSuperseded) continue;
       for (const ToolCall& c : conv_.msgs[o.superseded_at].calls) {
-        if (IsRepeatableCall(c.name) && CallKey(c) == o.key) o.use = msg_turn_[o.superseded_at];
+        if (IsRepeatableCall(c.name) && !IsMutatingCall(c.name) && CallKey(c) == o.key) {
+          o.use = msg_turn_[o.superseded_at];
+        }
       }
     }
   }
@@ -212,7 +214,8 @@ class Replayer {
   bool Evictable(long o, long k, size_t upto) const {
     const Occurrence& occ = occ_[o];
     return occ.evicted_at < 0 && occ.evictable_kind && occ.turn < k - 1 &&
-           (Superseded(o, upto) || !pinned_.count(occ.key));
+           (Superseded(o, upto) ||
+            (!pinned_.count(occ.key) && !pinned_.count(StreamPolicy::ToolPin(occ.key))));
   }
 
   void Evict(long o, long k, size_t upto) {
@@ -312,17 +315,23 @@ class Replayer {
   }
 
   // The model's calls in message i: uses of earlier results, each superseding what it used.
+  // Faults are counted here for every policy, "tau" included, by the same rule.
   void Uses(const Msg& m, size_t i, long k) {
     for (const ToolCall& c : m.calls) {
       const std::string key = CallKey(c);
       auto it = latest_.find(key);
       if (it == latest_.end() || !IsRepeatableCall(c.name)) continue;
       const Occurrence& used = occ_[it->second];
-      if (used.superseded_at >= i && used.evicted_at >= 0) {  // Not stale: a real fault.
+      // A retry of a change, or a re-read of something since changed, is no use of the result.
+      const bool reread = !IsMutatingCall(c.name) && used.superseded_at >= i;
+      if (reread && used.evicted_at >= 0) {
         ++result_.faults;
         ++result_.per_turn.back().faults;
         result_.per_turn.back().fault_tokens += used.tokens;
-        if (!tau_ && monitor_.OnFault(k)) pinned_.insert(key);
+        if (!tau_ && monitor_.OnFault(k)) {  // Thrashing: keep the key and its tool.
+          pinned_.insert(key);
+          pinned_.insert(StreamPolicy::ToolPin(key));
+        }
         max_level_ = std::max(max_level_, monitor_.level());
       } else if (resident_ && used.evicted_at < 0) {
         resident_->Touch(it->second);

@@ -94,11 +94,16 @@ void StreamPolicy::Release(const std::vector<std::string>& ids) {
   }
 }
 
+std::string StreamPolicy::ToolPin(const std::string& key) {
+  return key.substr(0, key.find('\x1f')) + "\x1f*";
+}
+
 void StreamPolicy::Fault(const std::string& key, const std::string& page, long turn) {
   ++stats_.faults;
   ++stats_.reissue_faults;
   pinned_[key] = page;
-  monitor_.OnFault(turn);
+  // Thrashing: the tool's later results stay too (the model re-reads by kind, not by key).
+  if (monitor_.OnFault(turn)) pinned_[ToolPin(key)] = "*";
   max_growth_level_ = std::max(max_growth_level_, monitor_.level());
 }
 
@@ -180,6 +185,7 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
   const size_t faults_before = stats_.faults;
   std::unordered_map<std::string, std::string> last_result;  // Call key -> occurrence.
   std::unordered_map<std::string, size_t> last_result_msg;  // Call key -> its message.
+  std::unordered_map<std::string, int> result_id_uses;     // Call id -> results so far.
   std::unordered_map<std::string, std::string> occurrence_page;
   struct Candidate {
     size_t index;
@@ -240,7 +246,8 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
         auto prev = last_result.find(key);
         if (prev != last_result.end() && stubbed_.count(prev->second) &&
             !restored_.count(occurrence_page[prev->second]) &&
-            superseded[last_result_msg[key]] >= i) {  // Stale by an edit: a read, not a fault.
+            superseded[last_result_msg[key]] >= i &&  // Stale by an edit: a read, no fault.
+            !IsMutatingCall(info.name)) {              // A retry, not a re-read.
           Fault(key, occurrence_page[prev->second], turn_of[i]);
         }
       }
@@ -253,9 +260,12 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
       edits.result_text[i] = Confirm(ToolCall{m.tool_call_id, info.name, info.args});
       continue;
     }
+    // Some agents reuse call ids; a reused id's later results are occurrences of their own.
+    const int reuse = m.tool_call_id.empty() ? 0 : result_id_uses[m.tool_call_id]++;
     const std::string occ = m.tool_call_id.empty() ? "r" + std::to_string(m.wire_message) + ":" +
                                                          std::to_string(i)
-                                                   : m.tool_call_id;
+                            : reuse == 0 ? m.tool_call_id
+                                         : m.tool_call_id + "#" + std::to_string(reuse);
     const std::string& page = page_of[i];
     const std::string key = info.name + '\x1f' + info.args;
     occurrence_page[occ] = page;
@@ -278,7 +288,8 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
     const long age = current - turn_of[i];
     auto pin = pinned_.find(key);
     const bool obsolete = superseded[i] != kNeverSuperseded;
-    const bool pinned = pin != pinned_.end() && pin->second == page && !obsolete;
+    const bool pinned =
+        ((pin != pinned_.end() && pin->second == page) || pinned_.count(ToolPin(key))) && !obsolete;
     if (m.is_error || age < 1 || pinned || restored || m.text.size() <= cfg_.min_evict_bytes) {
       continue;
     }

@@ -68,6 +68,8 @@ class StreamPolicy {
   const StreamStats& stats() const { return stats_; }
   StreamStats* mutable_stats() { return &stats_; }
   const StreamConfig& config() const { return cfg_; }
+  // The pin that keeps every result of the tool of call key `key` (set while thrashing).
+  static std::string ToolPin(const std::string& key);
   // The highest working-set growth step the fault monitor reached (τ × growth^level).
   int max_growth_level() const { return max_growth_level_; }
   // The stub that replaces a page; a function of the page and its call only.

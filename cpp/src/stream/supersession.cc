@@ -93,13 +93,29 @@ bool ClassifyAction(const std::string& tool, const std::string& action, std::str
              w.size() >= 3) {
     effect->shows = CleanPath(w[2]);
     if (IsWritingEditorCommand(w[1])) effect->writes.push_back(effect->shows);
-  } else {
+  } else if (tool == "search_file" || tool == "search_dir" || tool == "find_file" ||
+             tool == "submit") {
     return false;
+  } else {
+    effect->shell = true;  // python, pytest, ls, grep, pip, ...: a shell command.
   }
   return true;
 }
 
 }  // namespace
+
+bool IsMutatingCall(const std::string& tool_name) {
+  static const char* const kVerbs[] = {"update", "book", "create", "cancel", "delete", "remove",
+                                       "send", "write", "edit", "insert", "apply", "submit",
+                                       "modify", "transfer", "set_", "add_", "post_", "put_"};
+  const std::string tool = Lower(tool_name);
+  for (const char* verb : kVerbs) {
+    if (tool.rfind(verb, 0) == 0 || tool.find(std::string("_") + verb) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
 
 bool IsRepeatableCall(const std::string& tool_name) {
   const std::string tool = Lower(tool_name);
@@ -130,6 +146,9 @@ FileEffect ClassifyCall(const std::string& tool_name, const std::string& args,
     if (!effect.shows.empty()) effect.writes.push_back(effect.shows);
   } else if (tool == "goto" || tool == "scroll_up" || tool == "scroll_down") {
     effect.shows = *open_file;
+  } else if (tool == "bash" || tool == "shell" || tool == "sh" || tool == "terminal" ||
+             tool == "run_command" || tool == "execute_command" || tool == "exec") {
+    effect.shell = true;
   } else {
     effect.shows = path;  // A read (Read, view, open, ...) when it names a file.
   }
@@ -141,17 +160,19 @@ std::vector<size_t> SupersededAt(const Conversation& conv) {
   std::vector<size_t> at(conv.msgs.size(), kNeverSuperseded);
   struct CallInfo {
     std::string key, path;
+    bool shell = false;
   };
   std::unordered_map<std::string, CallInfo> calls;        // Call id -> what it is.
   std::unordered_map<std::string, size_t> latest;         // Call key -> newest live result.
   std::vector<std::pair<std::string, size_t>> file_results;  // (path, result) still live.
+  std::vector<size_t> shell_results;                          // Command outputs still live.
   std::string open_file;
   for (size_t i = 0; i < conv.msgs.size(); ++i) {
     const Msg& m = conv.msgs[i];
     for (const ToolCall& c : m.calls) {
       const std::string key = c.name + '\x1f' + CanonicalArguments(c.arguments).first;
       const FileEffect effect = ClassifyCall(c.name, c.arguments, &open_file);
-      calls[c.id] = CallInfo{key, effect.shows};
+      calls[c.id] = CallInfo{key, effect.shows, effect.shell};
       auto same = latest.find(key);
       if (IsRepeatableCall(c.name) && same != latest.end()) {
         if (at[same->second] == kNeverSuperseded) at[same->second] = i;
@@ -162,12 +183,19 @@ std::vector<size_t> SupersededAt(const Conversation& conv) {
           if (at[result] == kNeverSuperseded && SamePath(result_path, path)) at[result] = i;
         }
       }
+      if (!effect.writes.empty()) {
+        for (size_t result : shell_results) {
+          if (at[result] == kNeverSuperseded) at[result] = i;
+        }
+        shell_results.clear();
+      }
     }
     if (m.kind != Msg::kToolResult) continue;
     auto call = calls.find(m.tool_call_id);
     if (call == calls.end()) continue;
     latest[call->second.key] = i;
     if (!call->second.path.empty()) file_results.emplace_back(call->second.path, i);
+    if (call->second.shell) shell_results.push_back(i);
   }
   return at;
 }
