@@ -94,6 +94,11 @@ void StreamPolicy::Release(const std::vector<std::string>& ids) {
   }
 }
 
+size_t StreamPolicy::CountKeyPins(const std::map<std::string, std::string>& pinned) {
+  return std::count_if(pinned.begin(), pinned.end(),
+                       [](const auto& pin) { return pin.second != "*"; });
+}
+
 std::string StreamPolicy::ToolPin(const std::string& key) {
   return key.substr(0, key.find('\x1f')) + "\x1f*";
 }
@@ -375,7 +380,7 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
 
   first_request_ = false;
   stats_.pages = meta_.size();
-  stats_.pinned_keys = pinned_.size();
+  stats_.pinned_keys = CountKeyPins(pinned_);
   rep.new_faults = stats_.faults - faults_before;
   rep.first_changed_message = changed;
   return edits;

@@ -68,8 +68,10 @@ class StreamPolicy {
   const StreamStats& stats() const { return stats_; }
   StreamStats* mutable_stats() { return &stats_; }
   const StreamConfig& config() const { return cfg_; }
-  // The pin that keeps every result of the tool of call key `key` (set while thrashing).
+  // The pin that keeps every result of the tool of call key `key` (set while thrashing), and
+  // the number of pins that are of one key rather than a whole tool.
   static std::string ToolPin(const std::string& key);
+  static size_t CountKeyPins(const std::map<std::string, std::string>& pinned);
   // The highest working-set growth step the fault monitor reached (τ × growth^level).
   int max_growth_level() const { return max_growth_level_; }
   // The stub that replaces a page; a function of the page and its call only.

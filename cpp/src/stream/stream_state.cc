@@ -119,7 +119,7 @@ Status StreamPolicy::LoadState(std::string_view text) {
                              : std::vector<long>{};
     stats_ = std::move(stats);
     stats_.pages = meta.size();
-    stats_.pinned_keys = pinned.size();
+    stats_.pinned_keys = CountKeyPins(pinned);
     meta_ = std::move(meta);
     page_call_key_ = std::move(call_keys);
     stubbed_ = std::move(stubbed);
