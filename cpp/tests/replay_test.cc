@@ -127,10 +127,9 @@ TEST(Replay, MinCountsNextUseFromTheCurrentTurn) {
 
 TEST(Replay, ReReadingAnEditedFileIsNotAFaultAndTheStaleReadLeavesFirst) {
   // f0 read, then written, then read again: the first read is stale, never a fault.
-  const std::string trace =
-      ReferenceTrace({0, 1, 2, 0, 3, 0}, {false, false, false, true, false, false});
+  const std::string trace = ReferenceTrace({0, 1, 0, 2, 3, 0}, {false, false, true});
   for (const std::string& name : {"lru", "fifo-age", "belady"}) {
-    const ReplayResult r = RunOn(trace, name, 1);
+    const ReplayResult r = RunOn(trace, name, 2);
     EXPECT_EQ(r.faults, 0u) << name;
     EXPECT_GT(r.superseded_evictions, 0u) << name;
   }
