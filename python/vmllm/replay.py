@@ -266,7 +266,7 @@ def replay(sessions: Sequence[Session], policies: Sequence[str] | None = None,
         total["sessions"] = len(results)
         total["reduction_last_turn"] = (
             sum(r.get("reduction_last_turn", 0.0) for r in results) / len(results) if results else 0.0)
-        total["max_session_fault_rate"] = max((_derived(r)["fault_rate"] for r in results), default=0.0)
+        total["max_session_fault_rate"] = max((r["fault_rate"] for r in results), default=0.0)
         total["classes"] = {c: [sum(r["classes"][c][i] for r in results) for i in (0, 1)]
                             for c in (results[0]["classes"] if results else {})}
         per_policy[name] = {"total": _derived(total), "sessions": results}

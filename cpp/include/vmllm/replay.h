@@ -28,9 +28,9 @@
 // every eviction the policy made (superseded ones included; they are also counted apart).
 //
 // Thrashing: every policy runs a fault monitor (engine/fault_monitor.h, StreamConfig's thrash_*
-// settings): faults in a recent window past the threshold pin the faulting call's key (its
-// results are not evicted again until superseded) and grow the working set (the L1 budget, or τ
-// for "tau").
+// settings): faults in a recent window past the threshold pin the faulting call's key and its
+// tool (their results are not evicted again until superseded) and grow the working set (the L1
+// budget, or τ for "tau").
 //
 // Prompt-cache accounting: each request's longest common prefix with the previous request
 // (system, schemas, then messages up to the first one an eviction changed) is read from the

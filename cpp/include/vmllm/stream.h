@@ -13,8 +13,9 @@
 //   - a result the conversation made obsolete (the same call issued again, or a later edit of
 //     the file it showed) leaves as soon as it is obsolete, below τ and despite a pin, and
 //     re-reading an edited file is not a fault;
-//   - while the session thrashes (`thrash_faults` faults within `thrash_window_turns` turns), τ
-//     grows by `thrash_growth` per episode, up to 8×, and shrinks back after a quiet window;
+//   - while the session thrashes (`thrash_faults` faults within `thrash_window_turns` turns), the
+//     faulting tool's results are kept too, and τ grows by `thrash_growth` per episode, up to
+//     8×, shrinking back after a quiet window;
 //   - a tool schema the conversation has not used yet becomes a stub (name, first line of the
 //     description, empty input schema) and comes back in full once the tool is used;
 //   - the model can call three injected tools: `vmllm_recall(page_ids)` restores pages in place,

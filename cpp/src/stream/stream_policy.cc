@@ -293,8 +293,8 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
     const long age = current - turn_of[i];
     auto pin = pinned_.find(key);
     const bool obsolete = superseded[i] != kNeverSuperseded;
-    const bool pinned =
-        ((pin != pinned_.end() && pin->second == page) || pinned_.count(ToolPin(key))) && !obsolete;
+    const bool key_pinned = pin != pinned_.end() && pin->second == page;
+    const bool pinned = (key_pinned || pinned_.count(ToolPin(key))) && !obsolete;
     if (m.is_error || age < 1 || pinned || restored || m.text.size() <= cfg_.min_evict_bytes) {
       continue;
     }

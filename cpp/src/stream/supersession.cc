@@ -129,7 +129,8 @@ FileEffect ClassifyCall(const std::string& tool_name, const std::string& args,
   const std::string command = StringArgument(args, "command");
   if (!command.empty() && ClassifyAction(tool, command, open_file, &effect)) return effect;
   std::string path;
-  for (const char* key : {"path", "file_path", "filename", "file", "notebook_path", "target_file"}) {
+  for (const char* key :
+       {"path", "file_path", "filename", "file", "notebook_path", "target_file"}) {
     path = CleanPath(StringArgument(args, key));
     if (!path.empty()) break;
   }

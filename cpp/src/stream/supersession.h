@@ -11,8 +11,9 @@
 //     one of its file tools) and any file is written later: the workspace it described changed.
 // Calls whose result depends on hidden state (SWE-agent's scroll_up / scroll_down) are never
 // "the same call" twice, and a repeated call that changes something (update_*, book_*, send_*,
-// ...: a retry) supersedes the earlier result without being a use of it. A superseded result costs nothing to page out: the model either has a
-// newer copy or must re-read a changed file anyway, so re-reading it is not a fault.
+// ...: a retry) supersedes the earlier result without being a use of it. A superseded result
+// costs nothing to page out: the model either has a newer copy or must re-read a changed file
+// anyway, so re-reading it is not a fault.
 //
 // Thread safety: pure functions.
 #ifndef VMLLM_STREAM_SUPERSESSION_H_
