@@ -64,7 +64,10 @@ py::dict ReplayDict(const ReplayResult& r) {
   d["turns"] = r.turns;
   d["tool_results"] = r.tool_results;
   d["evictions"] = r.evictions;
+  d["superseded_evictions"] = r.superseded_evictions;
   d["faults"] = r.faults;
+  d["pinned_keys"] = r.pinned_keys;
+  d["max_growth_level"] = r.max_growth_level;
   d["bytes_full"] = r.bytes_full;
   d["bytes_paged"] = r.bytes_paged;
   d["tokens_full"] = r.tokens_full;
@@ -74,6 +77,11 @@ py::dict ReplayDict(const ReplayResult& r) {
   d["amplification_paged"] = r.amplification_paged;
   d["cache_rewrites"] = r.cache_rewrites;
   d["cache_rewrite_tokens"] = r.cache_rewrite_tokens;
+  py::dict classes;
+  for (const ReplayContentClass& c : r.classes) {
+    classes[py::str(c.name)] = py::make_tuple(c.tokens_full, c.tokens_paged);
+  }
+  d["classes"] = classes;
   py::list turns;
   for (const ReplayTurn& t : r.per_turn) {
     py::dict e;
@@ -83,6 +91,10 @@ py::dict ReplayDict(const ReplayResult& r) {
     e["tokens_paged"] = t.tokens_paged;
     e["evictions"] = t.evictions;
     e["faults"] = t.faults;
+    e["cached_full"] = t.cached_full;
+    e["cached_paged"] = t.cached_paged;
+    e["output_tokens"] = t.output_tokens;
+    e["fault_tokens"] = t.fault_tokens;
     turns.append(e);
   }
   d["per_turn"] = turns;
@@ -166,13 +178,24 @@ void RegisterStream(py::module_& m) {
 
   m.def("replay_trace", [](const std::string& wire, const std::string& body,
                            const std::string& policy, size_t l1_tokens, int tau_turns,
-                           size_t min_evict_bytes, bool count_user_messages_only) {
+                           size_t min_evict_bytes, bool count_user_messages_only,
+                           size_t equal_page_tokens, double cache_write_price,
+                           double cache_read_price, int thrash_window_turns, int thrash_faults,
+                           double thrash_growth) {
     const WireFormat w = ParseWire(wire);
+    if (thrash_window_turns < 1 || thrash_faults < 0 || !(thrash_growth >= 1.0)) {
+      ThrowStatus(Status::InvalidArgument(
+          "thrash_window_turns must be >= 1, thrash_faults >= 0 and thrash_growth >= 1"));
+    }
     ReplayOptions options;
     options.policy = policy;
     options.l1_tokens = l1_tokens;
+    options.equal_page_tokens = equal_page_tokens;
     options.stream = MakeConfig(tau_turns, min_evict_bytes, count_user_messages_only, true, true,
-                                0, false, 3.75, 0.30);
+                                0, false, cache_write_price, cache_read_price);
+    options.stream.thrash_window_turns = thrash_window_turns;
+    options.stream.thrash_faults = thrash_faults;
+    options.stream.thrash_growth = thrash_growth;
     Result<ReplayResult> r = Status();
     {
       py::gil_scoped_release release;
@@ -181,7 +204,10 @@ void RegisterStream(py::module_& m) {
     return ReplayDict(Unwrap(std::move(r)));
   }, py::arg("wire"), py::arg("body"), py::arg("policy") = "tau", py::arg("l1_tokens") = 4000,
      py::arg("tau_turns") = 4, py::arg("min_evict_bytes") = 500,
-     py::arg("count_user_messages_only") = false);
+     py::arg("count_user_messages_only") = false, py::arg("equal_page_tokens") = 0,
+     py::arg("cache_write_price") = 3.75, py::arg("cache_read_price") = 0.30,
+     py::arg("thrash_window_turns") = 10, py::arg("thrash_faults") = 1,
+     py::arg("thrash_growth") = 2.0);
   m.def("replay_policy_names", &ReplayPolicyNames);
   m.def("stream_page_id", &StreamPageId, py::arg("content"));
 }

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 namespace vmllm {
 namespace {
@@ -37,7 +39,7 @@ TEST(Replay, BeladyFaultsNoMoreThanAnyPolicyAtTheSameBudget) {
   const ReplayResult min = RunPolicy("belady");
   EXPECT_EQ(min.turns, 13u);
   for (const std::string& name : ReplayPolicyNames()) {
-    if (name.rfind("tau", 0) == 0 || name == "belady") continue;  // No budget, or the floor.
+    if (name.rfind("tau", 0) == 0 || name == "default" || name == "belady") continue;
     const ReplayResult r = RunPolicy(name);
     EXPECT_LE(min.faults, r.faults) << name;
     EXPECT_GT(r.evictions, 0u) << name;
@@ -68,6 +70,103 @@ TEST(Replay, AGenerousBudgetEvictsNothing) {
   EXPECT_EQ(r.evictions, 0u);
   EXPECT_EQ(r.tokens_paged, r.tokens_full);
   EXPECT_EQ(r.cache_rewrites, 0u);
+}
+
+// One read per turn following `refs` (file names "f<n>"), every result the same size; `edit_at`
+// turns write the file instead.
+std::string ReferenceTrace(const std::vector<int>& refs, const std::vector<bool>& edit = {}) {
+  std::string body = R"({"messages":[{"role":"user","content":"go"})";
+  for (size_t t = 0; t < refs.size(); ++t) {
+    const std::string id = "c" + std::to_string(t), file = "f" + std::to_string(refs[t]);
+    const bool write = t < edit.size() && edit[t];
+    std::string content(800, 'x');
+    content += " " + std::to_string(t);  // Distinct pages.
+    body += R"(,{"role":"assistant","content":null,"tool_calls":[{"id":")" + id +
+            R"(","type":"function","function":{"name":")" + (write ? "write" : "read") +
+            R"(","arguments":"{\"path\":\")" + file + R"(\"}"}}]})";
+    body += R"(,{"role":"tool","tool_call_id":")" + id + R"(","content":")" + content + R"("})";
+  }
+  return body + R"(,{"role":"assistant","content":"done"}]})";
+}
+
+ReplayResult RunOn(const std::string& trace, const std::string& policy, size_t pages,
+                   int thrash_faults = 0) {
+  ReplayOptions options;
+  options.policy = policy;
+  options.equal_page_tokens = 100;
+  options.l1_tokens = 100 * pages;
+  options.stream.min_evict_bytes = 0;
+  options.stream.thrash_faults = thrash_faults;
+  auto r = ReplayTrace(WireFormat::kOpenAI, trace, options);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? r.value() : ReplayResult();
+}
+
+TEST(Replay, MinIsOptimalWithEqualPagesOnRandomReferenceStrings) {
+  std::mt19937 rng(20261203);
+  for (int trial = 0; trial < 150; ++trial) {
+    std::vector<int> refs(8 + rng() % 30);
+    const int alphabet = 2 + static_cast<int>(rng() % 7);
+    for (int& r : refs) r = static_cast<int>(rng() % alphabet);
+    const std::string trace = ReferenceTrace(refs);
+    const size_t pages = 1 + rng() % 4;
+    const uint64_t min = RunOn(trace, "belady", pages).faults;
+    for (const std::string& name : ReplayPolicyNames()) {
+      if (name.rfind("tau", 0) == 0 || name == "default" || name == "belady") continue;
+      EXPECT_LE(min, RunOn(trace, name, pages).faults) << name << " trial " << trial;
+    }
+  }
+}
+
+TEST(Replay, MinCountsNextUseFromTheCurrentTurn) {
+  // a is used at turn 2 and never again; b at turn 6. A MIN that kept a's stale "next use"
+  // would hold a and lose b.
+  const std::string trace = ReferenceTrace({0, 0, 1, 2, 3, 4, 1});
+  EXPECT_EQ(RunOn(trace, "belady", 2).faults, 0u);
+}
+
+TEST(Replay, ReReadingAnEditedFileIsNotAFaultAndTheStaleReadLeavesFirst) {
+  // f0 read, then written, then read again: the first read is stale, never a fault.
+  const std::string trace = ReferenceTrace({0, 1, 0, 2, 3, 0}, {false, false, true});
+  for (const std::string& name : {"lru", "fifo-age", "belady"}) {
+    const ReplayResult r = RunOn(trace, name, 2);
+    EXPECT_EQ(r.faults, 0u) << name;
+    EXPECT_GT(r.superseded_evictions, 0u) << name;
+  }
+}
+
+TEST(Replay, TheFaultMonitorStopsThrashing) {
+  // Cycling over four files with room for one: every re-read faults without the monitor.
+  std::vector<int> refs;
+  for (int t = 0; t < 40; ++t) refs.push_back(t % 4);
+  const std::string trace = ReferenceTrace(refs);
+  const ReplayResult off = RunOn(trace, "lru", 1, 0);
+  const ReplayResult on = RunOn(trace, "lru", 1, 1);
+  EXPECT_GT(off.faults, 30u);
+  EXPECT_LT(on.faults * 4, off.faults);
+  EXPECT_GT(on.pinned_keys, 0u);
+  EXPECT_GT(on.max_growth_level, 0);
+}
+
+TEST(Replay, CacheAccountingAndContentClassesAddUp) {
+  const ReplayResult r = RunPolicy("lru");
+  ASSERT_EQ(r.per_turn.size(), 13u);
+  EXPECT_EQ(r.per_turn[0].cached_full, 0u);  // A cold cache.
+  for (size_t k = 1; k < r.per_turn.size(); ++k) {
+    EXPECT_EQ(r.per_turn[k].cached_full, r.per_turn[k - 1].tokens_full);
+    EXPECT_LE(r.per_turn[k].cached_paged, r.per_turn[k].tokens_paged);
+    EXPECT_GT(r.per_turn[k].output_tokens, 0u);
+  }
+  uint64_t full = 0, paged = 0;
+  for (const ReplayContentClass& c : r.classes) {
+    full += c.tokens_full;
+    paged += c.tokens_paged;
+    if (c.name != "tool results") EXPECT_EQ(c.tokens_full, c.tokens_paged) << c.name;
+  }
+  EXPECT_EQ(full, r.tokens_full);
+  EXPECT_EQ(paged, r.tokens_paged);
+  const ReplayResult none = RunPolicy("lru", 1000000);
+  for (const ReplayTurn& t : none.per_turn) EXPECT_EQ(t.cached_paged, t.cached_full);
 }
 
 TEST(Replay, RejectsUnknownPoliciesAndMalformedTraces) {

@@ -12,6 +12,15 @@
 namespace vmllm {
 namespace {
 
+// The mechanics these tests check were written for τ = 4 with eviction as soon as eligible (the
+// default before issue 15 chose τ = 1 with the cache gate).
+StreamConfig Eager4() {
+  StreamConfig c;
+  c.tau_turns = 4;
+  c.cache_aware = false;
+  return c;
+}
+
 std::string Rewrite(StreamSession& s, const std::string& body, WireFormat wire = WireFormat::kOpenAI) {
   auto out = s.Rewrite(wire, body);
   EXPECT_TRUE(out.ok()) << out.status().ToString();
@@ -30,7 +39,7 @@ OpenAIChat SixReads() {
 }
 
 TEST(StreamSession, StubsStaleLargeResultsAndKeepsRecentOnes) {
-  StreamSession session;  // τ = 4 model turns, s_min = 500 bytes.
+  StreamSession session{Eager4()};  // τ = 4 model turns, s_min = 500 bytes.
   OpenAIChat chat = SixReads();
   std::string out = Rewrite(session, chat.Body());
   // 6 turns: results of turns 1 and 2 are at least 4 turns old.
@@ -44,7 +53,7 @@ TEST(StreamSession, StubsStaleLargeResultsAndKeepsRecentOnes) {
 }
 
 TEST(StreamSession, StubsAreByteIdenticalOnEveryLaterRequest) {
-  StreamSession session;
+  StreamSession session{Eager4()};
   OpenAIChat chat = SixReads();
   std::string first = Rewrite(session, chat.Body());
   size_t a = first.find("[vmllm: paged out");
@@ -61,7 +70,7 @@ TEST(StreamSession, StubsAreByteIdenticalOnEveryLaterRequest) {
 }
 
 TEST(StreamSession, NeverStubsErrorsOrSmallResults) {
-  StreamSession session;
+  StreamSession session{Eager4()};
   OpenAIChat chat;
   chat.User("go");
   chat.Result(chat.Call("read_file", R"({"path":"a"})"), "Error: " + Big("missing"));
@@ -73,7 +82,7 @@ TEST(StreamSession, NeverStubsErrorsOrSmallResults) {
 }
 
 TEST(StreamSession, ReissuedCallIsAFaultThatPinsUntilContentChanges) {
-  StreamSession session;
+  StreamSession session{Eager4()};
   OpenAIChat chat = SixReads();
   Rewrite(session, chat.Body());  // f0 and f1 paged out.
   chat.User("again");
@@ -95,7 +104,7 @@ TEST(StreamSession, ReissuedCallIsAFaultThatPinsUntilContentChanges) {
 }
 
 TEST(StreamSession, RecallRestoresThePageInPlaceFromTheStore) {
-  StreamSession session;
+  StreamSession session{Eager4()};
   OpenAIChat chat = SixReads();
   std::string out = Rewrite(session, chat.Body());
   size_t p = out.find("paged out p-") + 10;
@@ -114,7 +123,7 @@ TEST(StreamSession, RecallRestoresThePageInPlaceFromTheStore) {
 }
 
 TEST(StreamSession, FollowUpAnswersARecallWithoutTheClient) {
-  StreamSession session;
+  StreamSession session{Eager4()};
   OpenAIChat chat = SixReads();
   std::string rewritten = Rewrite(session, chat.Body());
   size_t p = rewritten.find("paged out p-") + 10;
@@ -135,7 +144,7 @@ TEST(StreamSession, FollowUpAnswersARecallWithoutTheClient) {
 }
 
 TEST(StreamSession, AnthropicToolResultBlocksArePagedAndErrorsKept) {
-  StreamSession session;
+  StreamSession session{Eager4()};
   std::string messages;
   for (int t = 0; t < 6; ++t) {
     std::string id = "tu" + std::to_string(t);
@@ -156,7 +165,7 @@ TEST(StreamSession, AnthropicToolResultBlocksArePagedAndErrorsKept) {
 }
 
 TEST(StreamSession, MalformedBodiesAreInvalidArgumentAndChangeNothing) {
-  StreamSession session;
+  StreamSession session{Eager4()};
   const std::vector<std::string> bad = {
       "", "{", "[]", R"({"messages":{}})", R"({"messages":[]})", R"({"messages":[1]})",
       R"({"messages":[{"role":"tool","content":"x"}]})",
@@ -197,7 +206,7 @@ TEST(StreamSession, CacheGateHoldsSmallBatchesBackThenAppliesThemTogether) {
 }
 
 TEST(StreamSession, CompactFoldsWholeTurnsIntoTheModelsSummary) {
-  StreamSession session;
+  StreamSession session{Eager4()};
   OpenAIChat chat = SixReads();
   std::string id = chat.Call("vmllm_compact", R"({"from_turn":1,"to_turn":3,"summary":"read f0-f2"})");
   chat.Result(id, "?");
@@ -230,7 +239,7 @@ TEST(StreamSession, PressureLevelsOfferToolsThenEvictRegardlessOfAge) {
 }
 
 TEST(StreamSession, ReleaseLetsAYoungPageGoAtOnce) {
-  StreamSession session;
+  StreamSession session{Eager4()};
   OpenAIChat chat;
   chat.User("go");
   chat.Result(chat.Call("read_file", R"({"path":"young"})"), Big("young"));

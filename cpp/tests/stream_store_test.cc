@@ -12,6 +12,16 @@
 namespace vmllm {
 namespace {
 
+// The mechanics these tests check were written for τ = 4 with eviction as soon as eligible (the
+// default before issue 15 chose τ = 1 with the cache gate).
+StreamConfig Eager4() {
+  StreamConfig c;
+  c.tau_turns = 4;
+  c.cache_aware = false;
+  return c;
+}
+
+
 std::unique_ptr<Pager> OpenStore(const std::string& path) {
   PagerOptions o;
   o.path = path;
@@ -44,7 +54,7 @@ std::string FirstStubPage(const std::string& out) {
 TEST(StreamStore, PagesLiveInTheSessionsSpaceNotInTheSession) {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  StreamSession session(StreamConfig{}, store.get(), "stream:s1");
+  StreamSession session(Eager4(), store.get(), "stream:s1");
   OpenAIChat chat = Reads(6);
   std::string out = Rewrite(session, chat.Body());
   std::string page = FirstStubPage(out);
@@ -65,7 +75,7 @@ TEST(StreamStore, ARestartedProcessResumesWithByteIdenticalStubsPinsAndCounters)
   std::string before, page;
   {
     auto store = OpenStore(dir.path());
-    StreamSession session(StreamConfig{}, store.get(), "stream:s1");
+    StreamSession session(Eager4(), store.get(), "stream:s1");
     before = Rewrite(session, chat.Body());
     page = FirstStubPage(before);
     chat.User("again");  // A re-issued call of a paged-out result: a fault that pins.
@@ -74,7 +84,7 @@ TEST(StreamStore, ARestartedProcessResumesWithByteIdenticalStubsPinsAndCounters)
     EXPECT_TRUE(session.IsPinned("read_file", R"({"path":"src/f0.py"})"));
   }  // The process ends; nothing but the store remains.
   auto store = OpenStore(dir.path());
-  StreamSession resumed(StreamConfig{}, store.get(), "stream:s1");
+  StreamSession resumed(Eager4(), store.get(), "stream:s1");
   chat.Say("thinking");
   std::string after = Rewrite(resumed, chat.Body());
   // The prefix the provider cached, up to the end of the first stub, is byte for byte the same.
@@ -94,8 +104,8 @@ TEST(StreamStore, TwoProcessesTakeTurnsOnOneSession) {
   TempDir dir;
   auto store_a = OpenStore(dir.path());
   auto store_b = OpenStore(dir.path());
-  StreamSession a(StreamConfig{}, store_a.get(), "stream:shared");
-  StreamSession b(StreamConfig{}, store_b.get(), "stream:shared");
+  StreamSession a(Eager4(), store_a.get(), "stream:shared");
+  StreamSession b(Eager4(), store_b.get(), "stream:shared");
   OpenAIChat chat = Reads(6);
   std::string first = Rewrite(a, chat.Body());
   std::string page = FirstStubPage(first);
@@ -117,8 +127,8 @@ TEST(StreamStore, ConcurrentRewritesFromTwoStoresLoseNoDecision) {
   TempDir dir;
   auto store_a = OpenStore(dir.path());
   auto store_b = OpenStore(dir.path());
-  StreamSession a(StreamConfig{}, store_a.get(), "stream:busy");
-  StreamSession b(StreamConfig{}, store_b.get(), "stream:busy");
+  StreamSession a(Eager4(), store_a.get(), "stream:busy");
+  StreamSession b(Eager4(), store_b.get(), "stream:busy");
   const std::string body = Reads(6).Body();
   constexpr int kEach = 25;
   const std::string expected = Rewrite(a, body);
@@ -134,7 +144,7 @@ TEST(StreamStore, ConcurrentRewritesFromTwoStoresLoseNoDecision) {
   // Decisions are never lost: the same two results were stubbed once, whoever planned them.
   // (Counters of requests that changed nothing are stored every 16th such request, so each
   // process may lose some of them to the other's writes.)
-  StreamSession check(StreamConfig{}, store_a.get(), "stream:busy");
+  StreamSession check(Eager4(), store_a.get(), "stream:busy");
   EXPECT_EQ(Rewrite(check, body), expected);
   EXPECT_EQ(check.Stats().evictions, 2u);
   EXPECT_LE(check.Stats().requests, 2u * kEach + 2);
@@ -143,7 +153,7 @@ TEST(StreamStore, ConcurrentRewritesFromTwoStoresLoseNoDecision) {
 TEST(StreamStore, ARequestThatChangesNoDecisionIsNotWrittenUntilCountersAreDue) {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  StreamSession session(StreamConfig{}, store.get(), "stream:s1");
+  StreamSession session(Eager4(), store.get(), "stream:s1");
   const std::string body = Reads(6).Body();
   Rewrite(session, body);
   const int64_t written = store->LoadSpaceRecord("stream:s1")->version;
@@ -151,7 +161,7 @@ TEST(StreamStore, ARequestThatChangesNoDecisionIsNotWrittenUntilCountersAreDue) 
   EXPECT_EQ(store->LoadSpaceRecord("stream:s1")->version, written);
   Rewrite(session, body);  // The 16th unchanged request brings the counters up to date.
   EXPECT_EQ(store->LoadSpaceRecord("stream:s1")->version, written + 1);
-  StreamSession reader(StreamConfig{}, store.get(), "stream:s1");
+  StreamSession reader(Eager4(), store.get(), "stream:s1");
   EXPECT_EQ(*reader.Page(FirstStubPage(Rewrite(reader, body))), Big("f0"));
   EXPECT_EQ(reader.Stats().requests, 1u + 16u + 1u);
 }
@@ -159,8 +169,8 @@ TEST(StreamStore, ARequestThatChangesNoDecisionIsNotWrittenUntilCountersAreDue) 
 TEST(StreamStore, SessionsInOneStoreNeverSeeEachOthersPages) {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  StreamSession alice(StreamConfig{}, store.get(), "stream:alice");
-  StreamSession bob(StreamConfig{}, store.get(), "stream:bob");
+  StreamSession alice(Eager4(), store.get(), "stream:alice");
+  StreamSession bob(Eager4(), store.get(), "stream:bob");
   std::string page = FirstStubPage(Rewrite(alice, Reads(6, "secret").Body()));
   ASSERT_FALSE(page.empty());
   Rewrite(bob, Reads(6, "other").Body());
@@ -177,11 +187,11 @@ TEST(StreamStore, ADamagedRecordStartsTheSessionAfreshInsteadOfFailing) {
   TempDir dir;
   auto store = OpenStore(dir.path());
   ASSERT_TRUE(*store->SaveSpaceRecord("stream:s1", 0, "{not json"));
-  StreamSession session(StreamConfig{}, store.get(), "stream:s1");
+  StreamSession session(Eager4(), store.get(), "stream:s1");
   EXPECT_FALSE(FirstStubPage(Rewrite(session, Reads(6).Body())).empty());
   EXPECT_EQ(session.Stats().requests, 1u);
   // Its state was written over the damaged one.
-  StreamSession again(StreamConfig{}, store.get(), "stream:s1");
+  StreamSession again(Eager4(), store.get(), "stream:s1");
   OpenAIChat chat = Reads(6);
   chat.Say("more");
   Rewrite(again, chat.Body());
@@ -191,7 +201,7 @@ TEST(StreamStore, ADamagedRecordStartsTheSessionAfreshInsteadOfFailing) {
 TEST(StreamStore, AClosedStoreIsAnErrorNotACrash) {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  StreamSession session(StreamConfig{}, store.get(), "stream:s1");
+  StreamSession session(Eager4(), store.get(), "stream:s1");
   ASSERT_TRUE(store->Close().ok());
   auto out = session.Rewrite(WireFormat::kOpenAI, Reads(6).Body());
   EXPECT_FALSE(out.ok());

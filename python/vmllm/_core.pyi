@@ -216,6 +216,12 @@ def replay_trace(
     tau_turns: int = 4,
     min_evict_bytes: int = 500,
     count_user_messages_only: bool = False,
+    equal_page_tokens: int = 0,
+    cache_write_price: float = 3.75,
+    cache_read_price: float = 0.30,
+    thrash_window_turns: int = 10,
+    thrash_faults: int = 1,
+    thrash_growth: float = 2.0,
 ) -> dict: ...
 def replay_policy_names() -> list[str]: ...
 def stream_page_id(content: str | bytes) -> str: ...

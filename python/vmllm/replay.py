@@ -41,6 +41,70 @@ def sample_traces() -> list[Path]:
             *sorted((root / "swe-agent").glob("*.traj"))]
 
 
+def load_prices(path: str | Path | None = None) -> dict[str, Any]:
+    """The price table: ``prices.json`` shipped with vmllm, or the file at ``path`` (same shape:
+    ``{"default": NAME, "models": {NAME: {"input", "cache_write", "cache_read", "output",
+    "min_cached_tokens", ...}}}``, USD per million tokens; ``cache_write`` null where the provider
+    has no write premium)."""
+    source = Path(path) if path else Path(__file__).with_name("prices.json")
+    try:
+        table = json.loads(source.read_text(encoding="utf-8"))
+        models = table["models"]
+        for name, m in models.items():
+            for field in ("input", "cache_read", "output"):
+                if not isinstance(m.get(field), (int, float)) or m[field] < 0:
+                    raise ValueError(f"model {name!r}: {field} must be a non-negative number")
+            if m.get("cache_write") is not None and not isinstance(m["cache_write"], (int, float)):
+                raise ValueError(f"model {name!r}: cache_write must be a number or null")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError,
+            ValueError) as exc:
+        raise InvalidArgumentError(f"cannot read price table {source}: {exc}") from exc
+    return table
+
+
+def model_prices(table: dict[str, Any], model: str | None = None) -> dict[str, Any]:
+    """One model's prices from a table (its ``default`` when ``model`` is None)."""
+    name = model or table.get("default", "")
+    if name not in table["models"]:
+        raise InvalidArgumentError(
+            f"unknown model {name!r} in the price table (known: {', '.join(table['models'])})")
+    return {"model": name, **table["models"][name]}
+
+
+# Output tokens of one recall call (the extra request a fault costs).
+_RECALL_OUTPUT_TOKENS = 40
+
+
+def session_cost(r: dict[str, Any], price: dict[str, Any]) -> tuple[float, float]:
+    """Dollars (without paging, with paging) of one replayed session under ``price``.
+
+    Each request: the prefix shared with the previous request is a cache read (when at least
+    ``min_cached_tokens`` long), the rest a cache write (plain input where ``cache_write`` is
+    null); output as recorded. A fault costs one extra request: the paged prefix read from cache,
+    the recalled page written, a short recall call as output.
+    """
+    read, out = price["cache_read"], price["output"]
+    write = price["cache_write"] if price.get("cache_write") is not None else price["input"]
+    floor = price.get("min_cached_tokens", 0)
+    full = paged = 0.0
+    for t in r["per_turn"]:
+        c_full = t["cached_full"] if t["cached_full"] >= floor else 0
+        c_paged = t["cached_paged"] if t["cached_paged"] >= floor else 0
+        common = t["output_tokens"] * out
+        full += c_full * read + (t["tokens_full"] - c_full) * write + common
+        paged += c_paged * read + (t["tokens_paged"] - c_paged) * write + common
+        if t["faults"]:
+            paged += (t["faults"] * (t["tokens_paged"] * read + _RECALL_OUTPUT_TOKENS * out)
+                      + t["fault_tokens"] * write)
+    return full / 1e6, paged / 1e6
+
+
+def is_budgeted(policy: str) -> bool:
+    """Whether ``policy`` keeps tool results within the L1 budget (all but the stream policy's
+    ``default``, ``tau`` and ``tau-cache``)."""
+    return policy not in ("default", "tau", "tau-cache")
+
+
 def policy_names() -> list[str]:
     """Every policy replay accepts: ``tau``, the eviction policies, and ``belady``."""
     return list(_core.replay_policy_names())
@@ -142,8 +206,9 @@ def load_sessions(paths: Sequence[str | Path]) -> list[Session]:
     return sessions
 
 
-_SUMMED = ("turns", "tool_results", "evictions", "faults", "bytes_full", "bytes_paged",
-           "tokens_full", "tokens_paged", "cache_rewrites", "cache_rewrite_tokens")
+_SUMMED = ("turns", "tool_results", "evictions", "superseded_evictions", "faults", "bytes_full",
+           "bytes_paged", "tokens_full", "tokens_paged", "cache_rewrites", "cache_rewrite_tokens",
+           "cost_full", "cost_paged")
 
 
 def _derived(r: dict[str, Any]) -> dict[str, Any]:
@@ -158,12 +223,20 @@ def _derived(r: dict[str, Any]) -> dict[str, Any]:
 
 def replay(sessions: Sequence[Session], policies: Sequence[str] | None = None,
            l1_tokens: int = 4000, tau_turns: int = 4, min_evict_bytes: int = 500,
-           progress: bool = True) -> dict[str, Any]:
+           progress: bool = True, price: dict[str, Any] | None = None,
+           equal_page_tokens: int = 0, thrash_faults: int = 1, thrash_window_turns: int = 10,
+           thrash_growth: float = 2.0) -> dict[str, Any]:
     """Replays every session under every policy; per-session results and totals per policy.
 
     Fault rate is faults / evictions, counting every eviction the policy made. Reductions are of
     cumulative input (summed over turns). Per-turn figures are in each session's ``per_turn``.
+    Dollars (``cost_full`` / ``cost_paged``) use ``price`` (``model_prices``; default: the
+    shipped table's default model). ``thrash_faults`` = 0 turns the fault monitor off.
     """
+    if price is None:
+        price = model_prices(load_prices())
+    cache = (price["cache_write"] if price.get("cache_write") is not None else price["input"],
+             price["cache_read"])
     names = list(policies) if policies else policy_names()
     unknown = [p for p in names if p not in policy_names() and not p.startswith("working-set:")]
     if unknown:
@@ -173,8 +246,13 @@ def replay(sessions: Sequence[Session], policies: Sequence[str] | None = None,
     for name in names:
         results = []
         for s in sessions:
-            r = _core.replay_trace(s.wire, s.body, name, l1_tokens, tau_turns, min_evict_bytes)
+            r = _core.replay_trace(s.wire, s.body, name, l1_tokens, tau_turns, min_evict_bytes,
+                                   equal_page_tokens=equal_page_tokens,
+                                   cache_write_price=cache[0], cache_read_price=cache[1],
+                                   thrash_window_turns=thrash_window_turns,
+                                   thrash_faults=thrash_faults, thrash_growth=thrash_growth)
             r["session"] = s.name
+            r["cost_full"], r["cost_paged"] = session_cost(r, price)
             results.append(_derived(r))
             if bar:
                 bar.update(1, name)
@@ -188,38 +266,101 @@ def replay(sessions: Sequence[Session], policies: Sequence[str] | None = None,
         total["sessions"] = len(results)
         total["reduction_last_turn"] = (
             sum(r.get("reduction_last_turn", 0.0) for r in results) / len(results) if results else 0.0)
+        total["max_session_fault_rate"] = max((r["fault_rate"] for r in results), default=0.0)
+        total["classes"] = {c: [sum(r["classes"][c][i] for r in results) for i in (0, 1)]
+                            for c in (results[0]["classes"] if results else {})}
         per_policy[name] = {"total": _derived(total), "sessions": results}
     if bar:
         bar.close()
     return {"l1_tokens": l1_tokens, "tau_turns": tau_turns, "min_evict_bytes": min_evict_bytes,
-            "fault_rate_denominator": "all evictions the policy made", "policies": per_policy}
+            "equal_page_tokens": equal_page_tokens, "thrash_faults": thrash_faults,
+            "price": price, "fault_rate_denominator": "all evictions the policy made",
+            "policies": per_policy, "best_per_session": _best_per_session(per_policy)}
+
+
+def _best_per_session(per_policy: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per session, the budgeted policy with the fewest faults (then the most reduction): with
+    pages of unequal size MIN is only a heuristic bound, so this is the floor that was reached."""
+    budgeted = [n for n in per_policy if is_budgeted(n)]
+    if not budgeted:
+        return []
+    best = []
+    for i, first in enumerate(per_policy[budgeted[0]]["sessions"]):
+        name = min(budgeted, key=lambda n: (per_policy[n]["sessions"][i]["faults"],
+                                            -per_policy[n]["sessions"][i]["reduction_tokens"]))
+        r = per_policy[name]["sessions"][i]
+        best.append({"session": first["session"], "policy": name, "faults": r["faults"],
+                     "reduction_tokens": r["reduction_tokens"]})
+    return best
 
 
 def format_table(report: dict[str, Any], per_session: bool = False) -> str:
     """A plain-text table, one row per policy (and per session when asked)."""
-    head = (f"{'policy':<26}{'sessions':>9}{'turns':>7}{'evict':>7}{'faults':>7}{'f.rate':>8}"
-            f"{'tok full':>11}{'tok paged':>11}{'red.tok':>8}{'red.B':>7}{'red.last':>9}{'waste':>7}"
-            f"{'amp':>6}{'amp.p':>6}{'rewr':>6}")
+    head = (f"{'policy':<26}{'sessions':>9}{'turns':>7}{'evict':>7}{'sup':>5}{'faults':>7}"
+            f"{'f.rate':>8}{'tok full':>11}{'tok paged':>11}{'red.tok':>8}{'red.B':>7}{'red.last':>9}"
+            f"{'waste':>7}{'amp':>6}{'amp.p':>6}{'rewr':>6}{'$ full':>10}{'$ paged':>10}{'$ saved':>8}")
     rows = [head, "-" * len(head)]
 
     def row(label: str, r: dict[str, Any], sessions: int) -> str:
-        return (f"{label[:26]:<26}{sessions:>9}{r['turns']:>7}{r['evictions']:>7}{r['faults']:>7}"
+        saved = 1 - r["cost_paged"] / r["cost_full"] if r["cost_full"] else 0.0
+        return (f"{label[:26]:<26}{sessions:>9}{r['turns']:>7}{r['evictions']:>7}"
+                f"{r['superseded_evictions']:>5}{r['faults']:>7}"
                 f"{r['fault_rate']:>8.2%}{r['tokens_full']:>11,}{r['tokens_paged']:>11,}"
                 f"{r['reduction_tokens']:>8.1%}{r['reduction_bytes']:>7.1%}"
                 f"{r.get('reduction_last_turn', 0.0):>9.1%}"
                 f"{r['structural_waste']:>7.1%}{r['amplification_full']:>6.1f}"
-                f"{r['amplification_paged']:>6.1f}{r['cache_rewrites']:>6}")
+                f"{r['amplification_paged']:>6.1f}{r['cache_rewrites']:>6}"
+                f"{r['cost_full']:>10.4f}{r['cost_paged']:>10.4f}{saved:>8.1%}")
 
     for name, p in report["policies"].items():
         rows.append(row(name, p["total"], p["total"]["sessions"]))
         if per_session:
             for r in p["sessions"]:
                 rows.append(row("  " + r["session"][-24:], r, 1))
+    equal = report.get("equal_page_tokens", 0)
     rows.append(f"L1 budget {report['l1_tokens']:,} tokens (tau ignores it: age {report['tau_turns']} "
                 f"turns, >{report['min_evict_bytes']} B); fault rate = faults / all evictions; "
+                "sup: evictions of superseded results (never faults); "
                 "red.tok/red.B: cumulative over turns; red.last: last request, mean over sessions; "
                 "waste: stale tool-result share of unpaged input; amp/amp.p: resends per result "
-                "byte without/with paging; rewr: requests that re-write the prompt cache")
+                "byte without/with paging; rewr: requests that re-write the prompt cache; "
+                f"$: prompt-cache cost at {report['price']['model']} prices")
+    if "belady" in report["policies"]:
+        if equal:
+            rows.append(f"belady: MIN with every page weighing {equal} tokens, where it is optimal.")
+        else:
+            best = report.get("best_per_session", [])
+            rows.append("belady: MIN is a heuristic bound with pages of unequal size; the best "
+                        f"budgeted policy per session reaches {sum(b['faults'] for b in best)} "
+                        f"faults in all (MIN: {report['policies']['belady']['total']['faults']}).")
+    return "\n".join(rows)
+
+
+def format_frontier(report: dict[str, Any]) -> str:
+    """One row per policy: cumulative token reduction, fault rate (overall and worst session) and
+    dollars against no paging: the frontier the default policy is chosen from."""
+    head = (f"{'policy':<26}{'red.tok':>8}{'f.rate':>8}{'worst':>8}{'$ none':>10}{'$ paged':>10}"
+            f"{'$ saved':>9}")
+    rows = [head, "-" * len(head)]
+    for name, p in report["policies"].items():
+        t = p["total"]
+        saved = 1 - t["cost_paged"] / t["cost_full"] if t["cost_full"] else 0.0
+        rows.append(f"{name[:26]:<26}{t['reduction_tokens']:>8.1%}{t['fault_rate']:>8.2%}"
+                    f"{t['max_session_fault_rate']:>8.1%}{t['cost_full']:>10.4f}"
+                    f"{t['cost_paged']:>10.4f}{saved:>9.1%}")
+    rows.append(f"worst: highest fault rate of one session; $ at {report['price']['model']} prices")
+    return "\n".join(rows)
+
+
+def format_classes(report: dict[str, Any], policy: str) -> str:
+    """Cumulative input by content class, without and with ``policy``'s paging."""
+    classes = report["policies"][policy]["total"]["classes"]
+    total = sum(full for full, _ in classes.values()) or 1
+    head = f"{'class':<16}{'tok full':>12}{'share':>7}{'tok paged':>12}{'saved':>7}"
+    rows = [f"content classes under {policy}", head, "-" * len(head)]
+    for name, (full, paged) in classes.items():
+        saved = 1 - paged / full if full else 0.0
+        rows.append(f"{name:<16}{full:>12,}{full / total:>7.1%}{paged:>12,}{saved:>7.1%}")
     return "\n".join(rows)
 
 
@@ -273,6 +414,15 @@ def add_parser(sub: Any) -> None:
                    help="age in turns for the tau policy (default 4)")
     p.add_argument("--s-min", type=_args.byte_count, default=500, metavar="BYTES",
                    help="smallest evictable result in bytes (default 500)")
+    p.add_argument("--prices", metavar="FILE",
+                   help="price table (JSON, like vmllm's prices.json) for the dollar columns")
+    p.add_argument("--model", metavar="NAME",
+                   help="model in the price table (default: the table's default)")
+    p.add_argument("--equal-page-tokens", type=_args.tokens_or_zero, default=0, metavar="N",
+                   help="weigh every tool result N tokens in the L1 budget (MIN is then optimal)")
+    p.add_argument("--thrash-faults", type=_args.int_in(0, 1000), default=1, metavar="N",
+                   help="faults within 10 turns that make the fault monitor pin and grow "
+                        "(default 1; 0: off)")
     p.add_argument("--json", action="store_true", help="machine-readable results on stdout")
     p.add_argument("--per-session", action="store_true", help="a row per session too")
     p.add_argument("--plot", metavar="PNG", help="write context tokens per turn to a PNG")
@@ -285,11 +435,18 @@ def run_cli(args: Any) -> int:
     if not sessions:
         raise InvalidArgumentError("no sessions found in the given traces")
     policies = None if args.policy == "all" else [args.policy]
-    report = replay(sessions, policies, args.l1_tokens, args.tau, args.s_min, progress=True)
+    price = model_prices(load_prices(args.prices), args.model)
+    report = replay(sessions, policies, args.l1_tokens, args.tau, args.s_min, progress=True,
+                    price=price, equal_page_tokens=args.equal_page_tokens,
+                    thrash_faults=args.thrash_faults)
     if args.plot:
         print(f"plot: {plot(report, args.plot)}", flush=True)
     if args.json:
         print(json.dumps(report))
     else:
         print(format_table(report, per_session=args.per_session or len(sessions) <= 10))
+        print()
+        print(format_frontier(report))
+        print()
+        print(format_classes(report, next(iter(report["policies"]))))
     return 0

@@ -11,6 +11,12 @@
 //     it back; a stub depends only on the page and its call, so it is byte-identical on every
 //     later request and the provider's cached prefix survives;
 //   - error results and results of the newest turn never leave;
+//   - a result the conversation made obsolete (the same call issued again, or a later edit of
+//     the file it showed) leaves as soon as it is obsolete, below τ and despite a pin, and
+//     re-reading an edited file is not a fault;
+//   - while the session thrashes (`thrash_faults` faults within `thrash_window_turns` turns), the
+//     faulting tool's results are kept too, and τ grows by `thrash_growth` per episode, up to
+//     8×, shrinking back after a quiet window;
 //   - a tool schema goes up whole until it has gone `schema_idle_turns` turns uncalled, then as a
 //     stub (name, first line of the description, empty input schema); a call brings it back
 //     whole for another `schema_idle_turns`. A tool the model has not yet seen whole (every tool
@@ -68,8 +74,12 @@
 
 namespace vmllm {
 
+// The defaults are the setting that cost least in replay at fault rate <= 1% (BENCHMARKS.md,
+// "Paging that pays"): a young result is cheap to page out because little of the cached prefix
+// follows it, so τ = 1 with the cache gate beats no paging under prompt-cache prices, where
+// τ = 4 evicting eagerly cost 17-24% more than no paging.
 struct StreamConfig {
-  int tau_turns = 4;
+  int tau_turns = 1;
   size_t min_evict_bytes = 500;
   bool count_user_messages_only = false;
   bool stub_unused_tools = true;
@@ -79,11 +89,16 @@ struct StreamConfig {
   size_t window_tokens = 0;
   double advisory = 0.5, involuntary = 0.75, aggressive = 0.9;
   // Cache-aware batching. Prices are per million tokens; only their ratios matter.
-  bool cache_aware = false;
+  bool cache_aware = true;
   double input_price = 3.0;        // Uncached input.
   double cache_write_price = 3.75;  // Writing a prefix into the cache.
   double cache_read_price = 0.30;   // Reading a cached prefix.
   double min_expected_turns = 2.0;  // Floor of the remaining-turns estimate.
+  // Thrashing (see the fault monitor in engine/fault_monitor.h): `thrash_faults` faults within
+  // `thrash_window_turns` turns multiply τ by `thrash_growth` (up to 8×); 0 faults: off.
+  int thrash_window_turns = 10;
+  int thrash_faults = 1;
+  double thrash_growth = 2.0;
 };
 
 // Counters since the session began.

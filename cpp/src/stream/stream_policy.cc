@@ -1,17 +1,6 @@
 // The paging policy for message streams. See stream_policy.h and vmllm/stream.h.
 //
-// Cache-aware batching, the cost model. Providers cache a request's prefix: tokens read from
-// the cache cost `cache_read_price`, tokens written into it `cache_write_price` (both per
-// million tokens). Stubbing results from message i on changes the request from i on, so this
-// request pays a write instead of a read for every token from i to the end:
-//     rewrite_cost = tail_tokens(i) * (cache_write_price - cache_read_price)
-// Each later request then reads `saved_tokens` fewer cached tokens:
-//     benefit = saved_tokens * cache_read_price * expected_remaining_turns
-// with expected_remaining_turns = max(min_expected_turns, turns so far): a session that has run
-// T turns is, absent other knowledge, about as likely to run T more (the Lindy estimate). The
-// batch is applied when benefit > rewrite_cost and otherwise held back; held-back candidates
-// grow with every turn, so the batch that is finally applied pays one rewrite for many
-// evictions. Tokens are estimated as bytes / 4 here: the gate needs ratios, not exact counts.
+// Cache-aware batching, the cost model, is in cache_gate.h.
 #include "stream/stream_policy.h"
 
 #include <algorithm>
@@ -19,6 +8,8 @@
 
 #include "chat/arguments.h"
 #include "chat/tool_registry.h"
+#include "stream/cache_gate.h"
+#include "stream/supersession.h"
 #include "util/hash.h"
 
 namespace vmllm {
@@ -97,6 +88,24 @@ void StreamPolicy::Release(const std::vector<std::string>& ids) {
   }
 }
 
+size_t StreamPolicy::CountKeyPins(const std::map<std::string, std::string>& pinned) {
+  return std::count_if(pinned.begin(), pinned.end(),
+                       [](const auto& pin) { return pin.second != "*"; });
+}
+
+std::string StreamPolicy::ToolPin(const std::string& key) {
+  return key.substr(0, key.find('\x1f')) + "\x1f*";
+}
+
+void StreamPolicy::Fault(const std::string& key, const std::string& page, long turn) {
+  ++stats_.faults;
+  ++stats_.reissue_faults;
+  pinned_[key] = page;
+  // Thrashing: the tool's later results stay too (the model re-reads by kind, not by key).
+  if (monitor_.OnFault(turn)) pinned_[ToolPin(key)] = "*";
+  max_growth_level_ = std::max(max_growth_level_, monitor_.level());
+}
+
 std::string StreamPolicy::Confirm(const ToolCall& call) const {
   if (call.name == kStreamRecallTool) {
     std::string out = "[vmllm: restored in full where they were:";
@@ -151,6 +160,10 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
   }
   const long current = turn;
   stats_.turns = current;
+  // Results the conversation made obsolete may go below τ, and re-reading them is no fault.
+  const std::vector<size_t> superseded = SupersededAt(conv);
+  monitor_.OnTurn(current);
+  const double tau = cfg_.tau_turns * monitor_.scale();  // Grown while the session thrashes.
 
   // Pressure, from the request as received.
   const double fraction = cfg_.window_tokens == 0
@@ -168,6 +181,8 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
   size_t changed = SIZE_MAX;
   const size_t faults_before = stats_.faults;
   std::unordered_map<std::string, std::string> last_result;  // Call key -> occurrence.
+  std::unordered_map<std::string, size_t> last_result_msg;  // Call key -> its message.
+  std::unordered_map<std::string, int> result_id_uses;     // Call id -> results so far.
   std::unordered_map<std::string, std::string> occurrence_page;
   struct Candidate {
     size_t index;
@@ -227,10 +242,10 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
         const std::string key = info.name + '\x1f' + info.args;
         auto prev = last_result.find(key);
         if (prev != last_result.end() && stubbed_.count(prev->second) &&
-            !restored_.count(occurrence_page[prev->second])) {
-          ++stats_.faults;
-          ++stats_.reissue_faults;
-          pinned_[key] = occurrence_page[prev->second];
+            !restored_.count(occurrence_page[prev->second]) &&
+            superseded[last_result_msg[key]] >= i &&  // Stale by an edit: a read, no fault.
+            !IsMutatingCall(info.name)) {              // A retry, not a re-read.
+          Fault(key, occurrence_page[prev->second], turn_of[i]);
         }
       }
     }
@@ -242,9 +257,12 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
       edits.result_text[i] = Confirm(ToolCall{m.tool_call_id, info.name, info.args});
       continue;
     }
+    // Some agents reuse call ids; a reused id's later results are occurrences of their own.
+    const int reuse = m.tool_call_id.empty() ? 0 : result_id_uses[m.tool_call_id]++;
     const std::string occ = m.tool_call_id.empty() ? "r" + std::to_string(m.wire_message) + ":" +
                                                          std::to_string(i)
-                                                   : m.tool_call_id;
+                            : reuse == 0 ? m.tool_call_id
+                                         : m.tool_call_id + "#" + std::to_string(reuse);
     const std::string& page = page_of[i];
     const std::string key = info.name + '\x1f' + info.args;
     occurrence_page[occ] = page;
@@ -256,6 +274,7 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
       }
     }
     last_result[key] = occ;
+    last_result_msg[key] = i;
 
     const bool restored = restored_.count(page) > 0;
     if (stubbed_.count(occ) && !restored) {
@@ -265,36 +284,29 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
     }
     const long age = current - turn_of[i];
     auto pin = pinned_.find(key);
-    const bool pinned = pin != pinned_.end() && pin->second == page;
+    const bool obsolete = superseded[i] != kNeverSuperseded;
+    const bool key_pinned = pin != pinned_.end() && pin->second == page;
+    const bool pinned = (key_pinned || pinned_.count(ToolPin(key))) && !obsolete;
     if (m.is_error || age < 1 || pinned || restored || m.text.size() <= cfg_.min_evict_bytes) {
       continue;
     }
     const bool released = released_.count(page) > 0;
-    if (released || age >= cfg_.tau_turns || level >= 3) {
+    if (released || obsolete || age >= tau || level >= 3) {
       candidates.push_back({i, occ, page});
       forced = forced || released;
     }
   }
 
-  // The cache gate, applied to the whole batch (see the cost model above).
+  // The cache gate (cache_gate.h): only the suffix of the batch worth its rewrite goes now.
   if (!candidates.empty() && cfg_.cache_aware && !forced && level < 2) {
-    size_t first = SIZE_MAX;
-    double saved = 0;
+    std::vector<GateCandidate> gate;
     for (const Candidate& c : candidates) {
-      first = std::min(first, conv.msgs[c.index].wire_message);
-      saved += (static_cast<double>(conv.msgs[c.index].text.size()) - Stub(c.page).size()) / 4.0;
+      gate.push_back({conv.msgs[c.index].wire_message,
+                      static_cast<double>(conv.msgs[c.index].text.size()) - Stub(c.page).size()});
     }
-    double tail = 0;
-    for (const Msg& m : conv.msgs) {
-      if (m.wire_message >= first) tail += (m.text.size() + m.call_bytes) / 4.0;
-    }
-    const double turns_left = std::max(cfg_.min_expected_turns, static_cast<double>(current));
-    const double benefit = saved * cfg_.cache_read_price * turns_left;
-    const double cost = tail * (cfg_.cache_write_price - cfg_.cache_read_price);
-    if (benefit <= cost) {
-      ++stats_.deferred_by_cache;
-      candidates.clear();
-    }
+    const size_t first = FirstWorthEvicting(conv, gate, cfg_, current, changed);
+    if (first > 0) ++stats_.deferred_by_cache;
+    candidates.erase(candidates.begin(), candidates.begin() + first);
   }
   for (const Candidate& c : candidates) {
     stubbed_.insert(c.occurrence);
@@ -346,7 +358,7 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
 
   first_request_ = false;
   stats_.pages = meta_.size();
-  stats_.pinned_keys = pinned_.size();
+  stats_.pinned_keys = CountKeyPins(pinned_);
   rep.new_faults = stats_.faults - faults_before;
   rep.first_changed_message = changed;
   return edits;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "chat/message.h"
+#include "engine/fault_monitor.h"
 #include "stream/schema_policy.h"
 #include "vmllm/stream.h"
 
@@ -39,7 +40,10 @@ size_t CountLines(const std::string& text);
 
 class StreamPolicy {
  public:
-  explicit StreamPolicy(StreamConfig config) : cfg_(std::move(config)) {}
+  explicit StreamPolicy(StreamConfig config)
+      : cfg_(std::move(config)),
+        monitor_(FaultMonitorOptions{cfg_.thrash_window_turns, cfg_.thrash_faults,
+                                     cfg_.thrash_growth}) {}
 
   // Decides the edits for `conv` and updates the session state and counters.
   Edits Plan(const Conversation& conv, RewriteReport* report);
@@ -65,6 +69,12 @@ class StreamPolicy {
   const StreamStats& stats() const { return stats_; }
   StreamStats* mutable_stats() { return &stats_; }
   const StreamConfig& config() const { return cfg_; }
+  // The pin that keeps every result of the tool of call key `key` (set while thrashing), and
+  // the number of pins that are of one key rather than a whole tool.
+  static std::string ToolPin(const std::string& key);
+  static size_t CountKeyPins(const std::map<std::string, std::string>& pinned);
+  // The highest working-set growth step the fault monitor reached (τ × growth^level).
+  int max_growth_level() const { return max_growth_level_; }
   // The stub that replaces a page; a function of the page and its call only.
   std::string Stub(const std::string& page_id) const;
 
@@ -81,6 +91,8 @@ class StreamPolicy {
   std::string Confirm(const ToolCall& call) const;
   // Registers a page seen for the first time: its provenance, and its text in NewPages.
   void AddPage(const std::string& id, const std::string& text, StreamPageMeta meta);
+  // A re-issued call whose earlier result was paged out: pin it, and tell the fault monitor.
+  void Fault(const std::string& key, const std::string& page, long turn);
 
   StreamConfig cfg_;
   StreamStats stats_;
@@ -96,6 +108,8 @@ class StreamPolicy {
   std::set<std::string> prev_stubbed_tools_;
   SchemaState schemas_;
   bool first_request_ = true;
+  FaultMonitor monitor_;
+  int max_growth_level_ = 0;
 };
 
 }  // namespace vmllm

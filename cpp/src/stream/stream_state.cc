@@ -68,7 +68,7 @@ uint64_t StreamPolicy::DecisionFingerprint() const {
                      uint64_t{released_.size()}, uint64_t{pinned_.size()}, uint64_t{seen_.size()},
                      uint64_t{compactions_.size()}, stats_.faults, stats_.unpins,
                      stats_.releases, stats_.evictions, stats_.deferred_by_cache,
-                     uint64_t{first_request_}}) {
+                     uint64_t{first_request_}, uint64_t(monitor_.level())}) {
     key += std::to_string(n) + ',';
   }
   for (const std::string& tool : prev_stubbed_tools_) key += tool + '\x1f';
@@ -101,7 +101,8 @@ std::string StreamPolicy::SaveState() const {
                 {"compactions", std::move(compactions)},
                 {"stubbed_tools", prev_stubbed_tools_},
                 {"schemas", SchemasToJson(schemas_)},
-                {"first_request", first_request_}};
+                {"first_request", first_request_},
+                {"fault_monitor", monitor_.Save()}};
   // Replacement characters for any invalid UTF-8 a client's ids carried, never an exception.
   return state.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -137,9 +138,13 @@ Status StreamPolicy::LoadState(std::string_view text) {
     // A state saved before the schema rules has none: its tools count as newly seen.
     SchemaState schemas;
     if (state.contains("schemas")) schemas = SchemasFromJson(state.at("schemas"));
+    // Absent from states saved before the fault monitor existed: it starts calm.
+    const auto monitor = state.contains("fault_monitor")
+                             ? state.at("fault_monitor").get<std::vector<long>>()
+                             : std::vector<long>{};
     stats_ = std::move(stats);
     stats_.pages = meta.size();
-    stats_.pinned_keys = pinned.size();
+    stats_.pinned_keys = CountKeyPins(pinned);
     meta_ = std::move(meta);
     page_call_key_ = std::move(call_keys);
     stubbed_ = std::move(stubbed);
@@ -151,6 +156,7 @@ Status StreamPolicy::LoadState(std::string_view text) {
     prev_stubbed_tools_ = std::move(stubbed_tools);
     schemas_ = std::move(schemas);
     first_request_ = first_request;
+    monitor_.Restore(monitor);
     new_pages_.clear();
     return Status();
   } catch (const json::exception& e) {
