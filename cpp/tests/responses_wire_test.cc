@@ -10,6 +10,7 @@
 
 #include "chat/tool_registry.h"
 #include "testing/openai_chat.h"
+#include "testing/stream_configs.h"
 #include "vmllm/replay.h"
 #include "vmllm/stream.h"
 
@@ -211,7 +212,7 @@ TEST(ResponsesWire, ToolSchemasComeInTheFlatShape) {
 }
 
 TEST(ResponsesStream, StaleOutputsBecomeStableStubsAndReasoningStaysIntact) {
-  StreamSession session;  // τ = 4 model responses.
+  StreamSession session{Eager4()};  // τ = 4 model responses.
   ResponsesChat chat = SixReads();
   auto first = session.Rewrite(kResponses, chat.Body());
   ASSERT_TRUE(first.ok()) << first.status().message();

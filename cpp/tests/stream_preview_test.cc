@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "testing/openai_chat.h"
+#include "testing/stream_configs.h"
 #include "testing/temp_dir.h"
 #include "vmllm/pager.h"
 #include "vmllm/stream.h"
@@ -32,7 +33,7 @@ std::string Snapshot(const StreamSession& s) {
 }
 
 TEST(StreamPreview, ShowsTheNextRewriteAndChangesNothing) {
-  StreamSession session;
+  StreamSession session{Eager4()};
   OpenAIChat chat = SixReads();
   ASSERT_TRUE(session.Rewrite(WireFormat::kOpenAI, chat.Body()).ok());
   chat.User("more");

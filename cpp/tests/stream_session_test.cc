@@ -5,21 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "testing/openai_chat.h"
+#include "testing/stream_configs.h"
 
 #include <string>
 #include <vector>
 
 namespace vmllm {
 namespace {
-
-// The mechanics these tests check were written for τ = 4 with eviction as soon as eligible (the
-// default before issue 15 chose τ = 1 with the cache gate).
-StreamConfig Eager4() {
-  StreamConfig c;
-  c.tau_turns = 4;
-  c.cache_aware = false;
-  return c;
-}
 
 std::string Rewrite(StreamSession& s, const std::string& body, WireFormat wire = WireFormat::kOpenAI) {
   auto out = s.Rewrite(wire, body);
