@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from scripted_upstream import (  # noqa: F401 - upstream is a fixture.
-    STUB, Upstream, big, completion, openai_history, upstream)
+    EAGER, STUB, Upstream, big, completion, openai_history, upstream)
 from vmllm.proxy import PagingProxy
 
 openai = pytest.importorskip("openai")
@@ -23,7 +23,7 @@ ANTHROPIC_KEY = "sk-ant-test-SECRET-456"
 @pytest.fixture
 def proxy(upstream: Upstream) -> Iterator[PagingProxy]:
     log = io.StringIO()
-    p = PagingProxy(upstream.url, port=0, log=log)
+    p = PagingProxy(upstream.url, port=0, log=log, **EAGER)
     p.start()
     yield p
     p.shutdown()

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from scripted_upstream import (  # noqa: F401 - upstream is a fixture.
-    STUB, Upstream, completion, openai_history, reset_after_first_event, upstream)
+    EAGER, STUB, Upstream, completion, openai_history, reset_after_first_event, upstream)
 from vmllm.proxy import PagingProxy, ProxyLimits
 
 openai = pytest.importorskip("openai")
@@ -38,7 +38,7 @@ def log() -> io.StringIO:
 def proxy(upstream: Upstream, log: io.StringIO) -> Iterator[PagingProxy]:
     limits = ProxyLimits(header_timeout=0.5, body_timeout=0.5, max_body_bytes=200_000,
                          upstream_read_timeout=2.0)
-    with PagingProxy(upstream.url, port=0, log=log, limits=limits) as p:
+    with PagingProxy(upstream.url, port=0, log=log, limits=limits, **EAGER) as p:
         yield p
 
 
@@ -324,7 +324,7 @@ def test_two_keys_with_the_same_opening_get_separate_sessions(
 
 @pytest.mark.parametrize("suffix", ["", "/", "/v1", "/v1/"])
 def test_the_upstream_url_may_end_in_v1(upstream: Upstream, suffix: str) -> None:
-    with PagingProxy(upstream.url + suffix, port=0, log=io.StringIO()) as p:
+    with PagingProxy(upstream.url + suffix, port=0, log=io.StringIO(), **EAGER) as p:
         upstream.script.append(completion("ok"))
         client = openai.OpenAI(base_url=p.url + "/v1", api_key="k", max_retries=0, timeout=20)
         client.chat.completions.create(model="m", messages=openai_history())

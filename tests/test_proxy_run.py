@@ -34,7 +34,7 @@ def vmllm_run(upstream: Upstream, *command: str, **kwargs: object) -> subprocess
         [os.path.dirname(__file__)] + sys.path))
     env.pop("OPENAI_BASE_URL", None)
     return subprocess.Popen([sys.executable, "-m", "vmllm", "run", "--upstream", upstream.url,
-                             "--", *command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             "--tau", "4", "--no-cache-aware", "--", *command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env, **kwargs)
 
 

@@ -16,21 +16,15 @@ from typing import Any
 import pytest
 
 from scripted_upstream import (  # noqa: F401 - upstream is a fixture.
-    STUB, Upstream, big, reset_after_first_event, upstream)
-from vmllm import _core
+    EAGER, STUB, Upstream, big, reset_after_first_event, upstream)
 from vmllm.proxy import PagingProxy
 
 openai = pytest.importorskip("openai")
 anthropic = pytest.importorskip("anthropic")
 
-needs_core_responses = pytest.mark.skipif(
-    not hasattr(_core.StreamSession, "preview"),
-    reason="needs the core's openai-responses wire and StreamSession.preview")
-
-
 @pytest.fixture
 def proxy(upstream: Upstream) -> Iterator[PagingProxy]:
-    with PagingProxy(upstream.url, port=0, log=io.StringIO()) as p:
+    with PagingProxy(upstream.url, port=0, log=io.StringIO(), **EAGER) as p:
         yield p
 
 
@@ -59,7 +53,6 @@ def client(proxy: PagingProxy) -> Any:
     return openai.OpenAI(base_url=proxy.url + "/v1", api_key="k", max_retries=0, timeout=20)
 
 
-@needs_core_responses
 def test_responses_input_is_paged_and_the_answer_unchanged(proxy: PagingProxy,
                                                           upstream: Upstream) -> None:
     upstream.script.append(RESPONSE)
@@ -72,7 +65,6 @@ def test_responses_input_is_paged_and_the_answer_unchanged(proxy: PagingProxy,
     assert "f0 line 39" not in seen and "f5 line 39" in seen
 
 
-@needs_core_responses
 def test_a_responses_stream_that_breaks_ends_with_an_error_event(proxy: PagingProxy,
                                                                  upstream: Upstream) -> None:
     created = {"type": "response.created", "sequence_number": 0,
@@ -135,7 +127,6 @@ def test_count_tokens_never_starts_a_session(proxy: PagingProxy, upstream: Upstr
     assert not [s for s in proxy.sessions.store.spaces() if s.startswith("stream:")]
 
 
-@needs_core_responses
 def test_count_tokens_counts_the_body_the_session_would_send(proxy: PagingProxy,
                                                             upstream: Upstream) -> None:
     c = anthropic.Anthropic(base_url=proxy.url, api_key="k", max_retries=0, timeout=20)

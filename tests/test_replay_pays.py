@@ -89,7 +89,7 @@ def test_the_proxy_stubs_a_superseded_result_before_tau() -> None:
             {"id": f"c{t}", "type": "function",
              "function": {"name": tool, "arguments": json.dumps(args)}}]})
         msgs.append({"role": "tool", "tool_call_id": f"c{t}", "content": f"v{t} " + "line\n" * 300})
-    session = _core.StreamSession(tau_turns=50)
+    session = _core.StreamSession(tau_turns=50, cache_aware=False)  # No gate: mechanics only.
     out, _ = session.rewrite("openai", json.dumps({"model": "m", "messages": msgs}))
     sent = json.loads(out)["messages"]
     assert sent[2]["content"].startswith("[vmllm: paged out")  # The read the edit made stale.

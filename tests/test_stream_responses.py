@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from scripted_upstream import EAGER
 from vmllm import _core
 from vmllm.errors import InvalidArgumentError
 
@@ -47,7 +48,7 @@ def body(items: list[dict[str, Any]], **extra: Any) -> bytes:
 
 
 def test_old_outputs_are_stubbed_and_everything_else_goes_up_as_sent() -> None:
-    session = _core.StreamSession()
+    session = _core.StreamSession(**EAGER)
     items = reads(6)
     out, report = session.rewrite(WIRE, body(items))
     sent = json.loads(out)
@@ -63,7 +64,7 @@ def test_old_outputs_are_stubbed_and_everything_else_goes_up_as_sent() -> None:
 
 
 def test_follow_up_serves_a_recall_and_returns_the_extended_request() -> None:
-    session = _core.StreamSession()
+    session = _core.StreamSession(**EAGER)
     items = reads(6)
     out, _ = session.rewrite(WIRE, body(items))
     page = json.loads(out)["input"][3]["output"].split()[3].rstrip(":")
@@ -81,7 +82,7 @@ def test_follow_up_serves_a_recall_and_returns_the_extended_request() -> None:
 
 
 def test_preview_is_the_next_rewrite_and_changes_nothing() -> None:
-    session = _core.StreamSession()
+    session = _core.StreamSession(**EAGER)
     session.rewrite(WIRE, body(reads(6)))
     later = body(reads(7))
     stats = session.stats()
@@ -94,7 +95,7 @@ def test_preview_is_the_next_rewrite_and_changes_nothing() -> None:
 
 
 def test_preview_releases_the_gil() -> None:
-    session = _core.StreamSession()
+    session = _core.StreamSession(**EAGER)
     request = body(reads(40))
     results: list[bytes] = []
     threads = [threading.Thread(target=lambda: results.append(session.preview(WIRE, request)))
@@ -107,7 +108,7 @@ def test_preview_releases_the_gil() -> None:
 
 
 def test_schemas_go_up_whole_until_idle_then_the_tool_choice_one_stays() -> None:
-    session = _core.StreamSession(schema_idle_turns=2)
+    session = _core.StreamSession(schema_idle_turns=2, **EAGER)
     schemas = lambda out: {t["name"]: t for t in json.loads(out)["tools"] if "name" in t}
     first, _ = session.rewrite(WIRE, body(reads(3)))
     assert schemas(first)["grep"] == GREP  # Seen for the first time: whole.
@@ -120,7 +121,7 @@ def test_schemas_go_up_whole_until_idle_then_the_tool_choice_one_stays() -> None
 
 
 def test_bad_input_is_refused_cleanly() -> None:
-    session = _core.StreamSession()
+    session = _core.StreamSession(**EAGER)
     for bad in (b"{", b'{"input":[]}', b'{"input":[{"type":"function_call_output"}]}', b"[]"):
         with pytest.raises(InvalidArgumentError):
             session.rewrite(WIRE, bad)

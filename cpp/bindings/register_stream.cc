@@ -104,6 +104,7 @@ py::dict ReplayDict(const ReplayResult& r) {
 }  // namespace
 
 void RegisterStream(py::module_& m) {
+  static const StreamConfig kDefaults;
   py::class_<StreamSession>(m, "StreamSession")
       .def(py::init([](int tau_turns, size_t min_evict_bytes, bool count_user_messages_only,
                        bool stub_unused_tools, bool inject_memory_tools, size_t window_tokens,
@@ -121,12 +122,17 @@ void RegisterStream(py::module_& m) {
              Unwrap(pager->SpaceRecordVersion(space));  // Checks the name; fails if closed.
              return std::make_unique<StreamSession>(config, pager, space);
            }),
-           py::arg("tau_turns") = 4, py::arg("min_evict_bytes") = 500,
-           py::arg("count_user_messages_only") = false, py::arg("stub_unused_tools") = true,
-           py::arg("inject_memory_tools") = true, py::arg("window_tokens") = 0,
-           py::arg("cache_aware") = false, py::arg("cache_write_price") = 3.75,
-           py::arg("cache_read_price") = 0.30, py::arg("pager") = nullptr,
-           py::arg("session") = "", py::arg("schema_idle_turns") = 8,
+           // Defaults are StreamConfig's: the policy issue 15 chose as the cheapest.
+           py::arg("tau_turns") = kDefaults.tau_turns,
+           py::arg("min_evict_bytes") = kDefaults.min_evict_bytes,
+           py::arg("count_user_messages_only") = kDefaults.count_user_messages_only,
+           py::arg("stub_unused_tools") = kDefaults.stub_unused_tools,
+           py::arg("inject_memory_tools") = kDefaults.inject_memory_tools,
+           py::arg("window_tokens") = kDefaults.window_tokens,
+           py::arg("cache_aware") = kDefaults.cache_aware,
+           py::arg("cache_write_price") = kDefaults.cache_write_price,
+           py::arg("cache_read_price") = kDefaults.cache_read_price, py::arg("pager") = nullptr,
+           py::arg("session") = "", py::arg("schema_idle_turns") = kDefaults.schema_idle_turns,
            // The store outlives every session kept in it.
            py::keep_alive<1, 11>())
       .def("rewrite", [](StreamSession& s, const std::string& wire, const std::string& body) {

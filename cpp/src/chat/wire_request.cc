@@ -102,7 +102,11 @@ Status SpanWireRequest::Parse(const WireParser::Parsed* previous) {
   const WireFormat wire = p.wire;
   conv_.wire = wire;
   const size_t begin = json_spans::SkipSpace(body, 0);
-  if (begin >= body.size() || body[begin] != '{') return Bad("the body must be a JSON object");
+  if (begin >= body.size() || body[begin] != '{') {
+    auto end = json_spans::ValueEnd(body, begin, kMaxJsonDepth);  // Too deep is named as such.
+    if (!end.ok()) return ScanError(end.status());
+    return Bad("the body must be a JSON object");
+  }
   auto members = json_spans::ObjectMembers(body, begin, kMaxJsonDepth, 0, &p.object_end);
   if (!members.ok()) return ScanError(members.status());
   if (json_spans::SkipSpace(body, p.object_end) != body.size()) {

@@ -24,14 +24,18 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--upstream", required=True, metavar="URL",
                    help="the API to forward to, with or without /v1, e.g. "
                    "https://api.openai.com/v1 or https://api.anthropic.com")
-    p.add_argument("--tau", type=_args.turns, default=4, metavar="TURNS",
-                   help="age in turns before a tool result is evictable (default 4)")
+    p.add_argument("--tau", type=_args.turns, default=1, metavar="TURNS",
+                   help="age in turns before a tool result is evictable (default 1: with the "
+                   "cache gate, the cheapest on the recorded traces; see BENCHMARKS.md)")
     p.add_argument("--s-min", type=_args.byte_count, default=500, metavar="BYTES",
                    help="smallest evictable tool result in bytes (default 500)")
     p.add_argument("--window-tokens", type=_args.tokens_or_zero, default=0, metavar="N",
                    help="context window for pressure levels (default 0: no pressure handling)")
-    p.add_argument("--cache-aware", action="store_true",
-                   help="batch evictions so they pay for the prompt-cache rewrite")
+    p.add_argument("--cache-aware", action=argparse.BooleanOptionalAction, default=True,
+                   help="evict only what pays for re-writing the provider's cached prompt "
+                   "after it (default on)")
+    p.add_argument("--schema-idle-turns", type=_args.tokens_or_zero, default=8, metavar="TURNS",
+                   help="turns a tool schema goes uncalled before it is stubbed (default 8)")
     p.add_argument("--no-schema-stubs", action="store_true", help="send tool schemas in full")
     p.add_argument("--store", metavar="PATH", default=None,
                    help="store directory for the sessions' pages and state, so they survive a "
@@ -69,7 +73,8 @@ def _make_proxy(args: Any, host: str, port: int, log: Any = None) -> PagingProxy
     return PagingProxy(args.upstream, host, port, max_sessions=args.max_sessions, log=log,
                        store=args.store, l2=args.l2, limits=limits, tau_turns=args.tau,
                        min_evict_bytes=args.s_min, window_tokens=args.window_tokens,
-                       cache_aware=args.cache_aware, stub_unused_tools=not args.no_schema_stubs)
+                       cache_aware=args.cache_aware, stub_unused_tools=not args.no_schema_stubs,
+                       schema_idle_turns=args.schema_idle_turns)
 
 
 def add_parser(sub: Any) -> None:

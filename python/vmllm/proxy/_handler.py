@@ -121,14 +121,12 @@ class RequestHandler:
     def _prepare(self, route: _routes.Route, body: bytes, headers: Any) -> _Prepared | None:
         """Parses and rewrites a paged body (in the thread pool). None: forward it unpaged."""
         request = _body.parse(route.wire, body)
-        if not _routes.core_pages(route.wire):
-            return None
         if route.wire == "openai-responses" and request.get("previous_response_id"):
             return None  # The upstream holds the history: nothing here to page.
         key = session_key(route.wire, request, headers)
         if route.kind == _routes.COUNT_TOKENS:
             session = self.proxy.sessions.find(key)  # Counting never starts a session.
-            if session is None or not hasattr(session, "preview"):
+            if session is None:
                 return None
             return _Prepared(None, session.preview(route.wire, body), {})
         session = self.proxy.sessions.get(key, weight=len(body))
@@ -151,9 +149,7 @@ class RequestHandler:
             return error_response(route.wire, 400, text)
         if prepared is None:
             if route.kind == _routes.PAGED:
-                why = ("previous_response_id: the upstream holds the history"
-                       if _routes.core_pages(route.wire) else
-                       f"this build's core does not page {route.wire}")
+                why = "previous_response_id: the upstream holds the history"
                 self._warn_once(route, route.target.partition("?")[0], why)
             return await self._forward(request, route, body)
         saved = prepared.info.get("bytes_before", 0) - prepared.info.get("bytes_after", 0)

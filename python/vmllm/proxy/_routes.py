@@ -8,10 +8,8 @@ and asterisk-form targets are refused before anything is forwarded.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from urllib.parse import urlsplit
 
-from .. import _core
 from ..errors import InvalidArgumentError
 
 # The API paths relative to the API root; a client may send them with or without ``/v1``.
@@ -85,16 +83,3 @@ def route(method: str, raw_target: str) -> Route:
     if method == "POST" and api_path == _COUNT_TOKENS:
         return Route(COUNT_TOKENS, "anthropic", "/v1" + api_path + tail, COUNT_TOKENS)
     return Route(PASSTHROUGH, "", raw_target, PASSTHROUGH)
-
-
-@functools.lru_cache(maxsize=None)
-def core_pages(wire: str) -> bool:
-    """Whether this build's native stream layer speaks ``wire`` (a core without the Responses
-    API refuses the wire by name): requests in a wire it does not speak go through unpaged."""
-    hello = b'[{"role": "user", "content": "hi"}]'
-    try:
-        _core.StreamSession().rewrite(wire, b'{"model": "m", "messages": %s, "input": %s}'
-                                      % (hello, hello))
-    except InvalidArgumentError as exc:
-        return "wire" not in str(exc)  # Any other complaint is about the body, not the wire.
-    return True
