@@ -13,6 +13,8 @@
 #include <optional>
 #include <random>
 
+#include <unistd.h>
+
 #include "vmllm/json_limits.h"
 
 namespace vmllm {
@@ -31,6 +33,14 @@ double NowSeconds() {
 double Jitter() {  // Uniform in [0.5, 1): spreads retries of many clients apart.
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+}
+
+// Read once: every transfer of the process trusts the same bundle.
+const std::string& CaBundle() {
+  static const std::string path = FindCaBundle(
+      [](const char* name) { return std::getenv(name); },
+      [](const std::string& file) { return access(file.c_str(), R_OK) == 0; });
+  return path;
 }
 
 void GlobalInit() {
@@ -91,6 +101,22 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
 
 }  // namespace
 
+std::string FindCaBundle(const std::function<const char*(const char*)>& getenv,
+                         const std::function<bool(const std::string&)>& readable) {
+  for (const char* name : {"SSL_CERT_FILE", "CURL_CA_BUNDLE"}) {
+    const char* value = getenv(name);
+    if (value != nullptr && *value != '\0') return value;
+  }
+  for (const char* file : {"/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu, Arch.
+                           "/etc/pki/tls/certs/ca-bundle.crt",    // Fedora, RHEL.
+                           "/etc/ssl/ca-bundle.pem",              // openSUSE.
+                           "/etc/pki/tls/cacert.pem",             // OpenELEC.
+                           "/etc/ssl/cert.pem"}) {                // Alpine, macOS.
+    if (readable(file)) return file;
+  }
+  return "";
+}
+
 struct HttpClient::Impl {
   HttpClientOptions options;
   CURLSH* share = nullptr;
@@ -138,6 +164,7 @@ struct HttpClient::Impl {
                      static_cast<long>(options.connect_timeout_seconds * 1000));
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_seconds * 1000));
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    if (!CaBundle().empty()) curl_easy_setopt(e, CURLOPT_CAINFO, CaBundle().c_str());
     curl_multi_add_handle(multi, e);
     t->in_flight = true;
     ++t->attempts;

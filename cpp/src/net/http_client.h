@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,12 @@ struct HttpCounters {
   uint64_t retries = 0;
   uint64_t failures = 0;  // Requests that failed after every retry.
 };
+
+// The CA bundle TLS should trust: $SSL_CERT_FILE or $CURL_CA_BUNDLE when set, else the first of
+// the distributions' usual bundle files that `readable` says exists; "" leaves libcurl's own
+// default. The binary wheel carries Debian's libcurl, whose built-in path is Debian's only.
+std::string FindCaBundle(const std::function<const char*(const char*)>& getenv,
+                         const std::function<bool(const std::string&)>& readable);
 
 class HttpClient {
  public:
