@@ -223,7 +223,7 @@ def test_messages_that_are_not_a_list_get_a_400(proxy: PagingProxy, upstream: Up
                  headers={"Content-Type": "application/json"})
     resp = conn.getresponse()
     assert resp.status == 400
-    assert "messages must be a list" in json.loads(resp.read())["error"]["message"]
+    assert "'messages' must be an array" in json.loads(resp.read())["error"]["message"]
     conn.close()
     assert upstream.received == []
 

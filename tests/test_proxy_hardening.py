@@ -195,7 +195,7 @@ def test_a_target_that_names_a_host_gets_a_400_and_goes_nowhere(
 
 
 @pytest.mark.parametrize("body, message", [
-    (b'{"messages": 5}', "messages must be a list"),
+    (b'{"messages": 5}', "'messages' must be an array"),
     (b"{not json", "malformed request"),
     (b'{"model": "m", "messages": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested"),
     (b"\xff\xfe", "malformed request")])

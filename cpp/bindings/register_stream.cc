@@ -182,6 +182,20 @@ void RegisterStream(py::module_& m) {
       .def("is_pinned", &StreamSession::IsPinned, py::arg("tool"), py::arg("arguments_json"))
       .def("stats", [](const StreamSession& s) { return StatsDict(s.Stats()); });
 
+  m.def("request_head", [](const std::string& wire, const std::string& body) {
+    const WireFormat w = ParseWire(wire);
+    Result<RequestHead> head = Status();
+    {
+      py::gil_scoped_release release;
+      head = ReadRequestHead(w, body);
+    }
+    RequestHead h = Unwrap(std::move(head));
+    return py::make_tuple(py::bytes(h.identity), h.upstream_history);
+  }, py::arg("wire"), py::arg("body"),
+        "(identity, upstream_history): the bytes naming a request's conversation (its model, "
+        "system text and first two items) and whether it names a previous_response_id, read "
+        "without parsing the body.");
+
   m.def("replay_trace", [](const std::string& wire, const std::string& body,
                            const std::string& policy, size_t l1_tokens, int tau_turns,
                            size_t min_evict_bytes, bool count_user_messages_only,

@@ -329,6 +329,48 @@ Result<std::unique_ptr<WireRequest>> WireParser::Parse(WireFormat wire, const st
   return std::unique_ptr<WireRequest>(std::move(request));
 }
 
+Result<RequestHead> ReadRequestHead(WireFormat wire, const std::string& body) {
+  if (body.size() > kMaxRequestBodyBytes) {
+    return CheckJsonLimits(body, "request body", kMaxRequestBodyBytes);
+  }
+  const size_t begin = json_spans::SkipSpace(body, 0);
+  if (begin >= body.size() || body[begin] != '{') {
+    auto end = json_spans::ValueEnd(body, begin, kMaxJsonDepth);
+    if (!end.ok()) return ScanError(end.status());
+    return Bad("the body must be a JSON object");
+  }
+  size_t end = 0;
+  auto members = json_spans::ObjectMembers(body, begin, kMaxJsonDepth, 0, &end);
+  if (!members.ok()) return ScanError(members.status());
+  const char* system_key = wire_adapters::SystemMember(wire);
+  const std::string items_key = wire_adapters::ItemsMember(wire);
+  std::string_view model, system, items;
+  RequestHead head;
+  for (const json_spans::Member& m : *members) {
+    const std::string_view value = Bytes(body, m.value);
+    if (m.key == "model") model = value;
+    if (system_key != nullptr && m.key == system_key) system = value;
+    if (m.key == items_key) items = value;
+    if (m.key == "previous_response_id" && value != "null") head.upstream_history = true;
+  }
+  auto add = [&head](std::string_view part) {
+    head.identity += std::to_string(part.size()) + ':';
+    head.identity += part;
+  };
+  add(model);
+  add(system);
+  if (!items.empty() && items.front() == '[') {
+    size_t items_end = 0;
+    const size_t at = items.data() - body.data();
+    auto spans = json_spans::ArrayElements(body, at, kMaxJsonDepth, 1, &items_end);
+    if (!spans.ok()) return ScanError(spans.status());
+    for (size_t i = 0; i < spans->size() && i < 2; ++i) add(Bytes(body, (*spans)[i]));
+  } else {
+    add(items);  // A Responses input that is one string.
+  }
+  return head;
+}
+
 Result<std::unique_ptr<WireRequest>> ParseWireRequest(WireFormat wire, const std::string& body) {
   WireParser parser;
   return parser.Parse(wire, body);

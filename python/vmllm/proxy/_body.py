@@ -1,4 +1,4 @@
-"""Reading a request body: bounded in size and time, decoded, and parsed for paging.
+"""Reading a request body: bounded in size and time, and decoded.
 
 aiohttp's parser (llhttp) has already framed the body: a Content-Length that is not a count,
 or one beside ``Transfer-Encoding: chunked``, never gets this far, and chunked bodies arrive
@@ -10,12 +10,9 @@ go upstream identity-encoded.
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 from aiohttp import web
 
-from .. import _json_limits
 from ._errors import parser_message
 
 _DECODED = {"", "identity", "gzip", "deflate"}
@@ -72,19 +69,3 @@ async def _read(request: web.BaseRequest, limit: int, declared: int | None,
         raise BodyError(400, f"request body could not be read: {parser_message(str(exc))}") \
             from None
     return b"".join(chunks)
-
-
-def parse(wire: str, body: bytes) -> dict[str, Any]:
-    """The body of a paged request as a dict; ValueError (InvalidArgumentError past the core's
-    JSON limits) when it is not one the proxy can page."""
-    # Before json.loads, which recurses: InvalidArgumentError past the core's limits.
-    _json_limits.check(body, "request body", "request_body_bytes")
-    request = json.loads(body)
-    if not isinstance(request, dict):
-        raise ValueError("the body must be a JSON object")
-    if wire == "openai-responses":
-        if not isinstance(request.get("input", []), (list, str)):
-            raise ValueError("input must be a string or a list")
-    elif not isinstance(request.get("messages", []), list):
-        raise ValueError("messages must be a list")
-    return request
