@@ -149,5 +149,30 @@ TEST(WireParser, RefusesWhatAWholeParseRefuses) {
   EXPECT_TRUE(parser.Parse(WireFormat::kOpenAI, History(3)).ok());
 }
 
+TEST(RequestHead, NamesTheConversationByItsOpeningAndIgnoresWhatGrows) {
+  auto two = ReadRequestHead(WireFormat::kOpenAI, History(2));
+  auto nine = ReadRequestHead(WireFormat::kOpenAI, History(9, "pretty"));
+  ASSERT_TRUE(two.ok() && nine.ok());
+  EXPECT_NE(two->identity, nine->identity);  // Pretty-printed: other bytes, another head.
+  auto five = ReadRequestHead(WireFormat::kOpenAI, History(5));
+  ASSERT_TRUE(five.ok());
+  EXPECT_EQ(two->identity, five->identity);  // Same model and first two messages.
+  EXPECT_FALSE(two->upstream_history);
+  auto other_model = ReadRequestHead(
+      WireFormat::kOpenAI, R"({"model":"m2","messages":[{"role":"user","content":"hi"}]})");
+  auto model = ReadRequestHead(
+      WireFormat::kOpenAI, R"({"model":"m","messages":[{"role":"user","content":"hi"}]})");
+  ASSERT_TRUE(other_model.ok() && model.ok());
+  EXPECT_NE(other_model->identity, model->identity);
+  auto continued = ReadRequestHead(
+      WireFormat::kOpenAIResponses, R"({"model":"m","input":"go on","previous_response_id":"r1"})");
+  ASSERT_TRUE(continued.ok());
+  EXPECT_TRUE(continued->upstream_history);
+  EXPECT_FALSE(ReadRequestHead(WireFormat::kOpenAI, R"({"messages": [)").ok());
+  auto deep = ReadRequestHead(WireFormat::kOpenAI, std::string(500, '[') + std::string(500, ']'));
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.status().message().find("the limit is 128"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vmllm
