@@ -3,6 +3,8 @@
 #include <cstring>
 #include <string>
 
+#include "vmllm/json_limits.h"
+
 namespace vmllm::json_spans {
 namespace {
 
@@ -62,8 +64,9 @@ Result<size_t> ValueEnd(std::string_view text, size_t begin, int max_depth, int 
     if (c == '{' || c == '[') {
       closers.push_back(c == '{' ? '}' : ']');
       if (static_cast<int>(closers.size()) + outer_depth > max_depth) {
-        return Status::InvalidArgument("nested more than " + std::to_string(max_depth) +
-                                       " deep at byte " + std::to_string(pos) + "; the limit is " +
+        // How deep it goes, as CheckJsonLimits says it: one more scan, on refusal only.
+        const size_t deepest = outer_depth + JsonDepth(text.substr(begin));
+        return Status::InvalidArgument("nested " + std::to_string(deepest) + " deep; the limit is " +
                                        std::to_string(max_depth) + " (vmllm JSON limits)");
       }
     } else if (c == '}' || c == ']') {
