@@ -7,6 +7,7 @@
 #define VMLLM_CHAT_MESSAGE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +32,10 @@ struct Msg {
                                   // items; an assistant Msg is a run of items, from its first).
   int wire_block = -1;            // Anthropic: index of the block in that message's content.
   size_t call_bytes = 0;          // Bytes of the calls' names and arguments.
+  // Fnv1a64(text) of a tool result, computed once when the wire parser first reads the item
+  // (a message resent unchanged is not hashed again); unset for other messages.
+  bool text_hashed = false;
+  uint64_t text_hash = 0;
 };
 
 // A tool as offered to the model. `json` is what the wire adapter renders the tool from: for a

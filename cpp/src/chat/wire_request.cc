@@ -10,6 +10,7 @@
 #include "chat/wire.h"
 #include "chat/wire_adapters.h"
 #include "chat/wire_responses.h"
+#include "util/hash.h"
 #include "util/json_spans.h"
 #include "vmllm/json_limits.h"
 
@@ -158,6 +159,11 @@ Status SpanWireRequest::Parse(const WireParser::Parsed* previous) {
       } else {
         auto msgs = std::make_shared<std::vector<Msg>>();
         VMLLM_RETURN_IF_ERROR(wire_adapters::ParseItem(wire, i, ParseSpan(body, item.span), msgs.get()));
+        for (Msg& m : *msgs) {
+          if (m.kind != Msg::kToolResult) continue;
+          m.text_hash = Fnv1a64(m.text);
+          m.text_hashed = true;
+        }
         item.msgs = std::move(msgs);
       }
       conv_.msgs.insert(conv_.msgs.end(), item.msgs->begin(), item.msgs->end());

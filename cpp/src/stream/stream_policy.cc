@@ -40,13 +40,19 @@ std::string MakeStub(const std::string& page_id, const StreamPageMeta& m) {
          WithCommas(m.bytes) + " bytes. vmllm_recall brings it back.]";
 }
 
-std::string StreamPageId(const std::string& content) {
-  const uint64_t h = Fnv1a64(content);
+namespace {
+
+// "p-" + the 16 hex digits of a content hash.
+std::string PageIdOfHash(uint64_t h) {
   static const char kHex[] = "0123456789abcdef";
   std::string id = "p-";
   for (int shift = 60; shift >= 0; shift -= 4) id += kHex[(h >> shift) & 0xf];
   return id;
 }
+
+}  // namespace
+
+std::string StreamPageId(const std::string& content) { return PageIdOfHash(Fnv1a64(content)); }
 
 void StreamPolicy::AddPage(const std::string& id, const std::string& text, StreamPageMeta meta) {
   if (meta_.count(id)) return;
@@ -199,7 +205,7 @@ Edits StreamPolicy::Plan(const Conversation& conv, RewriteReport* report) {
     auto call_it = calls.find(m.tool_call_id);
     const CallInfo info = call_it != calls.end() ? call_it->second : CallInfo{"tool", "{}", "?"};
     if (IsStreamMemoryTool(info.name)) continue;
-    page_of[i] = StreamPageId(m.text);
+    page_of[i] = m.text_hashed ? PageIdOfHash(m.text_hash) : StreamPageId(m.text);
     if (!meta_.count(page_of[i])) {
       AddPage(page_of[i], m.text,
               StreamPageMeta{info.name, info.key, m.text.size(), CountLines(m.text)});
